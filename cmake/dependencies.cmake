@@ -1,0 +1,21 @@
+# Every dependency is a Debian package (scripts/install-deps). Only the modules
+# that are enabled pull theirs in, so `-DCONCUR_MODULES=futures` needs nothing else.
+set(CONCUR_PUBLIC_DEPS Threads::Threads)
+set(CONCUR_PRIVATE_DEPS "")
+
+if("http" IN_LIST CONCUR_ENABLED_MODULES)
+  find_package(OpenSSL 3 REQUIRED)
+  find_package(ZLIB REQUIRED)
+  find_package(nlohmann_json 3 REQUIRED)
+  find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)
+  find_library(HTTP_PARSER_LIBRARY http_parser REQUIRED)
+  find_path(CARES_INCLUDE_DIR ares.h)
+  find_library(CARES_LIBRARY cares)
+  list(APPEND CONCUR_PUBLIC_DEPS nlohmann_json::nlohmann_json OpenSSL::SSL OpenSSL::Crypto)
+  list(APPEND CONCUR_PRIVATE_DEPS ZLIB::ZLIB ${HTTP_PARSER_LIBRARY})
+endif()
+
+if("mp" IN_LIST CONCUR_ENABLED_MODULES)
+  find_package(cereal REQUIRED)
+  list(APPEND CONCUR_PUBLIC_DEPS cereal::cereal)
+endif()
