@@ -3,15 +3,19 @@
 set(CONCUR_PUBLIC_DEPS Threads::Threads)
 set(CONCUR_PRIVATE_DEPS "")
 
-if("http" IN_LIST CONCUR_ENABLED_MODULES)
+if("net" IN_LIST CONCUR_ENABLED_MODULES)
   find_package(OpenSSL 3 REQUIRED)
+  find_path(CARES_INCLUDE_DIR ares.h)
+  find_library(CARES_LIBRARY cares)
+  list(APPEND CONCUR_PUBLIC_DEPS OpenSSL::SSL OpenSSL::Crypto)
+endif()
+
+if("http" IN_LIST CONCUR_ENABLED_MODULES)
   find_package(ZLIB REQUIRED)
   find_package(nlohmann_json 3 REQUIRED)
   find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)
   find_library(HTTP_PARSER_LIBRARY http_parser REQUIRED)
-  find_path(CARES_INCLUDE_DIR ares.h)
-  find_library(CARES_LIBRARY cares)
-  list(APPEND CONCUR_PUBLIC_DEPS nlohmann_json::nlohmann_json OpenSSL::SSL OpenSSL::Crypto)
+  list(APPEND CONCUR_PUBLIC_DEPS nlohmann_json::nlohmann_json)
   list(APPEND CONCUR_PRIVATE_DEPS ZLIB::ZLIB ${HTTP_PARSER_LIBRARY})
 endif()
 

@@ -2,7 +2,8 @@
 set(CONCUR_DEPS_futures "")
 set(CONCUR_DEPS_threading futures)
 set(CONCUR_DEPS_aio futures threading)
-set(CONCUR_DEPS_http aio)
+set(CONCUR_DEPS_net aio)
+set(CONCUR_DEPS_http net)
 set(CONCUR_DEPS_mp futures threading)
 
 function(concur_resolve_modules out requested)
