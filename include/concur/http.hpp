@@ -1,0 +1,6 @@
+#pragma once
+// concur::http: aiohttp's ClientSession and web server, requests' blocking API.
+#include "concur/http/errors.hpp"
+#include "concur/http/headers.hpp"
+#include "concur/http/parser.hpp"
+#include "concur/http/url.hpp"
