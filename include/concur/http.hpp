@@ -1,5 +1,6 @@
 #pragma once
 // concur::http: aiohttp's ClientSession and web server, requests' blocking API.
+#include "concur/http/compression.hpp"
 #include "concur/http/errors.hpp"
 #include "concur/http/headers.hpp"
 #include "concur/http/parser.hpp"
