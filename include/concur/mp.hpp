@@ -1,0 +1,6 @@
+#pragma once
+// concur::mp: Python's multiprocessing for C++ (processes for isolation: a crash, a leak or a
+// hang in a worker cannot take the program down).
+#include "concur/mp/codec.hpp"
+#include "concur/mp/errors.hpp"
+#include "concur/mp/process.hpp"

@@ -1,0 +1,154 @@
+#pragma once
+// How values cross the process boundary: cereal binary archives. Standard types work as they
+// are; a user type becomes sendable through cereal's usual serialize()/save()/load() member or
+// free function. mp::dumps/mp::loads are the counterpart of pickle.dumps/pickle.loads.
+#include <cereal/archives/binary.hpp>
+#include <cereal/types/array.hpp>
+#include <cereal/types/bitset.hpp>
+#include <cereal/types/chrono.hpp>
+#include <cereal/types/complex.hpp>
+#include <cereal/types/deque.hpp>
+#include <cereal/types/list.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/memory.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/set.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/tuple.hpp>
+#include <cereal/types/unordered_map.hpp>
+#include <cereal/types/unordered_set.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/variant.hpp>
+#include <cereal/types/vector.hpp>
+#include <cstddef>
+#include <istream>
+#include <ostream>
+#include <span>
+#include <streambuf>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace concur::mp {
+
+// True for the types mp can send to another process and back.
+template <class T>
+inline constexpr bool is_sendable_v =
+    !std::is_pointer_v<T> && !std::is_reference_v<T> && !std::is_member_pointer_v<T> &&
+    std::is_default_constructible_v<T> &&
+    cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value &&
+    cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value;
+
+template <class T>
+concept sendable = is_sendable_v<T>;
+
+namespace detail {
+
+// Lets mp::connection and mp::queue travel as arguments of mp::process / pool initializers:
+// their descriptors ride beside the bytes (SCM_RIGHTS) and the bytes hold an index.
+struct fd_table {
+  bool allow_fds = false;   // false for pool tasks: their workers already run
+  std::vector<int> out;     // descriptors to pass, filled while saving
+  std::span<const int> in;  // descriptors received, used while loading
+  std::vector<bool> taken;  // which of `in` a loaded object now owns
+
+  std::size_t put(int fd);
+  int take(std::size_t index);
+  void close_untaken() noexcept;
+};
+
+// cereal archives that carry the descriptor table. cereal calls serialization functions with
+// the base archive type, so mp::connection and mp::queue find the table with dynamic_cast.
+class output_archive : public cereal::BinaryOutputArchive {
+ public:
+  output_archive(std::ostream& os, fd_table& t) : cereal::BinaryOutputArchive(os), fds(t) {}
+  fd_table& fds;
+};
+
+class input_archive : public cereal::BinaryInputArchive {
+ public:
+  input_archive(std::istream& is, fd_table& t) : cereal::BinaryInputArchive(is), fds(t) {}
+  fd_table& fds;
+};
+
+// Appends to a std::string without the copy that std::ostringstream::str() makes.
+class string_sink final : public std::streambuf {
+ public:
+  explicit string_sink(std::string& s) : s_(s) {}
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof()))
+      s_.push_back(traits_type::to_char_type(c));
+    return traits_type::not_eof(c);
+  }
+  std::streamsize xsputn(const char* p, std::streamsize n) override {
+    s_.append(p, static_cast<std::size_t>(n));
+    return n;
+  }
+
+ private:
+  std::string& s_;
+};
+
+// Reads a string_view in place.
+class view_source final : public std::streambuf {
+ public:
+  explicit view_source(std::string_view v) {
+    char* b = const_cast<char*>(v.data());  // get area only: never written through
+    setg(b, b, b + v.size());
+  }
+};
+
+// A readable message for the static_assert, with the offending type in the instantiation.
+template <class T>
+constexpr void check_sendable() {
+  static_assert(!std::is_pointer_v<T>,
+                "concur::mp: a raw pointer cannot be sent to another process (the address means "
+                "nothing there); send the value, a std::string, or a std::vector instead");
+  static_assert(is_sendable_v<T> || std::is_pointer_v<T>,
+                "concur::mp: this argument or result type cannot be sent to another process: give "
+                "it a cereal serialize(Archive&) member or free function (or save/load) and make "
+                "it default-constructible");
+}
+
+template <class... T>
+void encode_into(std::string& out, fd_table& fds, const T&... values) {
+  string_sink sink(out);
+  std::ostream os(&sink);
+  output_archive ar(os, fds);
+  ar(values...);
+}
+
+template <class... T>
+void decode_from(std::string_view in, fd_table& fds, T&... values) {
+  view_source src(in);
+  std::istream is(&src);
+  input_archive ar(is, fds);
+  ar(values...);
+}
+
+}  // namespace detail
+
+// pickle.dumps: the bytes mp sends for a value.
+template <class T>
+std::string dumps(const T& value) {
+  detail::check_sendable<T>();
+  std::string out;
+  detail::fd_table fds;
+  detail::encode_into(out, fds, value);
+  return out;
+}
+
+// pickle.loads: throws cereal::Exception when the bytes are short or corrupt.
+template <class T>
+T loads(std::string_view bytes) {
+  detail::check_sendable<T>();
+  T value{};
+  detail::fd_table fds;
+  detail::decode_from(bytes, fds, value);
+  return value;
+}
+
+}  // namespace concur::mp
