@@ -1,0 +1,164 @@
+#pragma once
+// threading.Timer: call a function once, on its own thread, after an interval, unless
+// cancelled first.
+#include <chrono>
+#include <concepts>
+#include <concur/futures/errors.hpp>
+#include <concur/threading/detail/deadline.hpp>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+namespace concur {
+
+class timer {
+ public:
+  // The function and arguments are copied or moved in (move-only ones work); the interval is
+  // counted from start(). Negative intervals fire at once; absurdly long ones are clamped to
+  // a century rather than overflowing.
+  template <class Rep, class Period, class F, class... Args>
+  requires std::invocable < std::decay_t<F>
+  &,
+      std::decay_t<Args>... >
+          timer(std::chrono::duration<Rep, Period> interval, F&& f, Args&&... args)
+      : interval_(detail::clamp_wait(interval)),
+  call_(make_callback(std::forward<F>(f), std::forward<Args>(args)...)) {}
+
+  timer(const timer&) = delete;
+  timer& operator=(const timer&) = delete;
+
+  // Cancels, then waits for the thread; if the function is already running, that means
+  // waiting for it to return. Must not run on the timer's own thread (from its function).
+  ~timer() {
+    cancel();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+  // Starts the countdown on a new thread. A second start() throws invalid_state_error.
+  void start() {
+    std::lock_guard lock(mutex_);
+    if (started_) {
+      throw invalid_state_error("a timer can only be started once");
+    }
+    thread_ = std::thread([this, deadline = detail::steady::now() + interval_] { run(deadline); });
+    worker_id_ = thread_.get_id();
+    started_ = true;
+  }
+
+  // Stops the timer if the function has not started running. Returns true if the function
+  // will never run (cancelled now, earlier, or before start()), false if it already started.
+  bool cancel() {
+    std::lock_guard lock(mutex_);
+    if (fired_) {
+      return false;
+    }
+    cancelled_ = true;
+    cv_.notify_all();
+    return true;
+  }
+
+  // Waits until the timer has fired and the function returned, or was cancelled.
+  // Throws invalid_state_error before start() or when called from the function itself.
+  void join() {
+    std::unique_lock lock(mutex_);
+    check_joinable();
+    cv_.wait(lock, [this] { return finished_; });
+  }
+
+  template <class Rep, class Period>
+  [[nodiscard]] bool join(std::chrono::duration<Rep, Period> timeout) {
+    std::unique_lock lock(mutex_);
+    check_joinable();
+    return cv_.wait_until(lock, detail::deadline_after(timeout), [this] { return finished_; });
+  }
+
+  bool is_alive() const {
+    std::lock_guard lock(mutex_);
+    return started_ && !finished_;
+  }
+  // The function was called (it may still be running).
+  bool fired() const {
+    std::lock_guard lock(mutex_);
+    return fired_;
+  }
+  bool cancelled() const {
+    std::lock_guard lock(mutex_);
+    return cancelled_;
+  }
+  // What the function threw, once it has returned; null if it returned normally or has not
+  // run. Python hands such exceptions to threading.excepthook; here they are kept for the
+  // owner instead of terminating the program.
+  std::exception_ptr exception() const {
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+
+ private:
+  struct callback_base {
+    virtual ~callback_base() = default;
+    virtual void run() = 0;
+  };
+  template <class Fn>
+  struct callback final : callback_base {
+    explicit callback(Fn f) : fn(std::move(f)) {}
+    void run() override { fn(); }
+    Fn fn;
+  };
+  template <class F, class... Args>
+  static std::unique_ptr<callback_base> make_callback(F&& f, Args&&... args) {
+    auto bound = [fn = std::forward<F>(f), ... as = std::forward<Args>(args)]() mutable {
+      std::invoke(fn, std::move(as)...);
+    };
+    return std::make_unique<callback<decltype(bound)>>(std::move(bound));
+  }
+
+  void check_joinable() const {
+    if (!started_) {
+      throw invalid_state_error("cannot join a timer before it is started");
+    }
+    if (worker_id_ == std::this_thread::get_id()) {
+      throw invalid_state_error("a timer's function cannot join its own timer");
+    }
+  }
+
+  void run(detail::steady::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    if (!cv_.wait_until(lock, deadline, [this] { return cancelled_; })) {
+      fired_ = true;
+      lock.unlock();
+      std::exception_ptr error;
+      try {
+        call_->run();
+      } catch (...) {
+        error = std::current_exception();
+      }
+      // Release the function and its arguments now rather than with the timer.
+      call_.reset();
+      lock.lock();
+      error_ = error;
+    }
+    finished_ = true;
+    cv_.notify_all();
+  }
+
+  detail::steady::duration interval_;
+  std::unique_ptr<callback_base> call_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool started_ = false;
+  bool cancelled_ = false;
+  bool fired_ = false;
+  bool finished_ = false;
+  std::exception_ptr error_;
+  std::thread::id worker_id_;
+  std::thread thread_;
+};
+
+}  // namespace concur
