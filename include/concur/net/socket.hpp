@@ -1,0 +1,83 @@
+#pragma once
+// Socket plumbing under the streams: an owning file descriptor, socket addresses, name
+// resolution (blocking form; streams call it off the loop), listening and connecting sockets.
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace concur::net {
+
+// Owns one file descriptor; closes it on destruction.
+class fd_handle {
+ public:
+  fd_handle() noexcept = default;
+  explicit fd_handle(int fd) noexcept : fd_(fd) {}
+  fd_handle(fd_handle&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  fd_handle& operator=(fd_handle&& o) noexcept {
+    if (this != &o) reset(std::exchange(o.fd_, -1));
+    return *this;
+  }
+  ~fd_handle() { reset(); }
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+// An IPv4 or IPv6 socket address.
+struct endpoint {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+
+  int family() const noexcept { return storage.ss_family; }
+  const sockaddr* addr() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
+  std::string host() const;  // "127.0.0.1" / "::1"
+  std::uint16_t port() const noexcept;
+  std::string str() const;  // "127.0.0.1:80" / "[::1]:80"
+
+  // A numeric address, without DNS; false if `host` is not an IP literal.
+  static bool from_numeric(std::string_view host, std::uint16_t port, endpoint& out);
+  static endpoint local_of(int fd);  // getsockname
+  static endpoint peer_of(int fd);   // getpeername
+};
+
+// "host:port" (with brackets for IPv6) for messages.
+std::string host_port(std::string_view host, std::uint16_t port);
+
+// getaddrinfo for TCP; blocks, so streams run it on a worker thread. `passive` for servers
+// (an empty host then means every interface). Throws dns_error naming host:port.
+std::vector<endpoint> resolve_blocking(std::string_view host, std::uint16_t port,
+                                       bool passive = false);
+
+struct listen_options {
+  int backlog = 1024;
+  // SO_REUSEPORT: several sockets (one per loop/core) share the port; the kernel spreads
+  // connections between them.
+  bool reuse_port = false;
+  bool reuse_address = true;
+};
+
+// A non-blocking listening TCP socket bound to `ep`. Throws connection_error naming it.
+fd_handle open_listener(const endpoint& ep, const listen_options& options = {});
+
+// A non-blocking TCP socket with connect() started; `in_progress` tells whether the caller
+// must wait for writability and then call finish_connect(). Throws connection_error /
+// connection_refused_error naming `where`.
+fd_handle start_connect(const endpoint& ep, bool& in_progress, const std::string& where);
+// Reads SO_ERROR after writability; throws the matching connection error naming `where`.
+void finish_connect(int fd, const std::string& where);
+
+// Sets TCP_NODELAY (requests and responses are written whole, so Nagle only adds latency).
+void set_nodelay(int fd) noexcept;
+
+// Throws the connection error that matches errno `code` ("<what> <where>: <strerror>").
+[[noreturn]] void throw_errno(int code, const std::string& what, const std::string& where);
+
+}  // namespace concur::net
