@@ -3,4 +3,5 @@
 // hang in a worker cannot take the program down).
 #include "concur/mp/codec.hpp"
 #include "concur/mp/errors.hpp"
+#include "concur/mp/pool.hpp"
 #include "concur/mp/process.hpp"

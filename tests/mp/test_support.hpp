@@ -18,3 +18,38 @@ inline bool process_gone(int pid, std::chrono::milliseconds limit) {
 }
 
 }  // namespace concur::mp::testing
+
+#include <dirent.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace concur::mp::testing {
+
+// Pids whose parent is `parent` (zombies included), from /proc.
+inline std::vector<int> children_of(int parent) {
+  std::vector<int> out;
+  if (parent <= 0) return out;
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    const int pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(f, line)) continue;
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    int ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) out.push_back(pid);
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace concur::mp::testing

@@ -1,0 +1,106 @@
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "concur/mp/detail/call.hpp"
+#include "concur/mp/detail/wire.hpp"
+
+namespace concur::mp::detail {
+
+// What came back for one task: the encoded result, or the error that replaced it.
+struct outcome {
+  std::string bytes;
+  std::exception_ptr error;
+};
+
+struct pool_task {
+  task_head head{};
+  std::string payload;
+  // Called just before the task goes to a worker; false means it was cancelled meanwhile.
+  std::function<bool()> on_start;
+  // Called exactly once, on the pool's manager thread, with the result or the error.
+  std::function<void(outcome&&)> on_done;
+};
+
+struct pool_config {
+  std::size_t processes = 0;
+  std::size_t max_tasks_per_child = 0;
+  std::chrono::milliseconds task_timeout{0};
+  prepared_call initializer;
+};
+
+// The process-owning half of mp::pool: one manager thread polls every worker's channel and
+// pidfd, hands out tasks, collects results, and replaces workers that die or time out.
+class pool_core {
+ public:
+  explicit pool_core(pool_config cfg);
+  pool_core(const pool_core&) = delete;
+  pool_core& operator=(const pool_core&) = delete;
+  ~pool_core();
+
+  void submit(std::vector<pool_task> tasks);
+  void close();
+  void join();
+  void terminate();
+  // Fails every task not yet handed to a worker with cancelled_error.
+  void cancel_pending();
+  bool closed() const;
+  std::size_t size() const noexcept { return cfg_.processes; }
+  // The current workers' pids (they change as workers are replaced).
+  std::vector<int> pids() const;
+
+ private:
+  struct worker;
+  void run() noexcept;
+  void manage();
+  void start_worker(worker& w);
+  void on_frame(worker& w, std::string frame);
+  void on_exit(worker& w, bool timed_out);
+  void retire(worker& w);
+  void shut_down_workers(bool kill);
+  void wake() noexcept;
+
+  pool_config cfg_;
+  unique_fd wake_fd_;
+  std::vector<std::unique_ptr<worker>> workers_;  // touched by the manager thread only
+
+  mutable std::mutex m_;
+  std::deque<pool_task> pending_;
+  std::vector<int> pids_;
+  std::exception_ptr broken_;
+  bool closed_ = false;
+  bool terminating_ = false;
+  std::mutex join_m_;
+  std::thread manager_;
+};
+
+// Results of many chunks arriving in any order, read in order (map, imap) or in completion
+// order (imap_unordered).
+class chunk_collector {
+ public:
+  explicit chunk_collector(std::size_t chunks) : slots_(chunks) {}
+  void deliver(std::size_t index, outcome&& o);
+  // Blocks until chunk `index` is in; moves it out.
+  outcome take(std::size_t index);
+  // Blocks until some not yet taken chunk is in; moves it out.
+  outcome take_next_completed();
+  std::size_t size() const noexcept { return slots_.size(); }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<std::optional<outcome>> slots_;
+  std::deque<std::size_t> completed_;
+};
+
+}  // namespace concur::mp::detail

@@ -1,0 +1,297 @@
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "concur/mp/detail/call.hpp"
+#include "concur/mp/detail/pool_core.hpp"
+#include "concur/mp/process.hpp"
+
+namespace concur::mp {
+
+struct pool_options {
+  // Python's maxtasksperchild: a worker is replaced after this many tasks (0: never). A map
+  // chunk counts as one task.
+  std::size_t max_tasks_per_child = 0;
+  // A task running longer than this (0: no limit) fails with concur::timeout_error and its
+  // worker is killed and replaced, so one stuck call cannot hold the pool.
+  std::chrono::milliseconds task_timeout{0};
+};
+
+// Python's Pool(initializer=f, initargs=(...)): runs f(args...) in every worker as it starts.
+// It may take mp::connection / mp::queue arguments (each worker gets the same descriptors).
+class initializer {
+ public:
+  initializer() = default;
+  template <class F, class... Args>
+  explicit initializer(F f, Args&&... args)
+      : call_(detail::prepare_call(true, f, std::forward<Args>(args)...)) {}
+
+ private:
+  friend class pool;
+  detail::prepared_call call_;
+};
+
+// The results of imap / imap_unordered: an input range that blocks for each next result. A task
+// that failed rethrows its error (remote_error, process_crashed_error, ...) when reached.
+template <class R>
+class imap_result {
+ public:
+  using value_type = R;
+
+  class iterator {
+   public:
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+    using iterator_concept = std::input_iterator_tag;
+
+    iterator() = default;
+    typename std::vector<R>::reference operator*() const { return r_->buf_[r_->pos_]; }
+    iterator& operator++() {
+      r_->advance();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.done(); }
+
+   private:
+    friend class imap_result;
+    explicit iterator(imap_result* r) : r_(r) {}
+    bool done() const noexcept { return r_->at_end(); }
+    imap_result* r_ = nullptr;
+  };
+
+  imap_result(std::shared_ptr<detail::chunk_collector> c, bool ordered)
+      : chunks_(std::move(c)), ordered_(ordered) {}
+  imap_result(imap_result&&) noexcept = default;
+  imap_result& operator=(imap_result&&) noexcept = default;
+
+  iterator begin() {
+    if (!started_) {
+      started_ = true;
+      fill();
+    }
+    return iterator(this);
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+  // Drains the rest into a vector.
+  std::vector<R> to_vector() {
+    std::vector<R> out;
+    for (auto it = begin(); it != end(); ++it) out.push_back(*it);
+    return out;
+  }
+
+ private:
+  bool at_end() const noexcept { return pos_ >= buf_.size() && taken_ == chunks_->size(); }
+  void advance() {
+    ++pos_;
+    if (pos_ >= buf_.size()) fill();
+  }
+  // Loads chunks until one has items or none is left.
+  void fill() {
+    buf_.clear();
+    pos_ = 0;
+    while (buf_.empty() && taken_ < chunks_->size()) {
+      detail::outcome o = ordered_ ? chunks_->take(taken_) : chunks_->take_next_completed();
+      ++taken_;
+      if (o.error) std::rethrow_exception(o.error);
+      detail::fd_table none;
+      detail::decode_from(o.bytes, none, buf_);
+    }
+  }
+
+  std::shared_ptr<detail::chunk_collector> chunks_;
+  bool ordered_;
+  bool started_ = false;
+  std::size_t taken_ = 0;
+  std::vector<R> buf_;
+  std::size_t pos_ = 0;
+};
+
+// multiprocessing.Pool: n worker processes running plain functions and captureless lambdas.
+// Each worker runs one task at a time; a worker that dies fails only the task it held (with
+// process_crashed_error) and is replaced. The destructor calls terminate(), as Python's
+// `with Pool() as p:` does.
+class pool {
+ public:
+  // processes = 0 means cpu_count().
+  explicit pool(std::size_t processes = 0, pool_options options = {})
+      : pool(processes, initializer{}, options) {}
+  pool(std::size_t processes, initializer init, pool_options options = {});
+  pool(pool&&) noexcept = default;
+  pool& operator=(pool&&) noexcept = default;
+  ~pool();
+
+  // Pool.map: f over every item, results in order. chunksize 0 picks Python's automatic size
+  // (items / (4 * processes), rounded up) so that one message carries a whole chunk.
+  template <class F, std::ranges::input_range Range>
+  auto map(F f, const Range& items, std::size_t chunksize = 0) {
+    using T = detail::send_type_t<std::ranges::range_reference_t<const Range>>;
+    using R = map_result_t<F, T>;
+    check_map_result<R>();
+    auto c = submit_map<F, T>(detail::function_word(f), items, chunksize, true,
+                              &detail::map_invoker<F, T>);
+    return collect<R>(*c);
+  }
+
+  // Pool.imap: lazily, in order. Default chunksize 1 as in Python.
+  template <class F, std::ranges::input_range Range>
+  auto imap(F f, const Range& items, std::size_t chunksize = 1) {
+    using T = detail::send_type_t<std::ranges::range_reference_t<const Range>>;
+    using R = map_result_t<F, T>;
+    check_map_result<R>();
+    return imap_result<R>(submit_map<F, T>(detail::function_word(f), items, chunksize, false,
+                                           &detail::map_invoker<F, T>),
+                          true);
+  }
+
+  // Pool.imap_unordered: lazily, in completion order.
+  template <class F, std::ranges::input_range Range>
+  auto imap_unordered(F f, const Range& items, std::size_t chunksize = 1) {
+    using T = detail::send_type_t<std::ranges::range_reference_t<const Range>>;
+    using R = map_result_t<F, T>;
+    check_map_result<R>();
+    return imap_result<R>(submit_map<F, T>(detail::function_word(f), items, chunksize, false,
+                                           &detail::map_invoker<F, T>),
+                          false);
+  }
+
+  // Pool.starmap: items are tuples (or pairs) of arguments.
+  template <class F, std::ranges::input_range Range>
+  auto starmap(F f, const Range& items, std::size_t chunksize = 0) {
+    using T = std::remove_cvref_t<std::ranges::range_reference_t<const Range>>;
+    using R = decltype(std::apply(std::declval<F&>(), std::declval<T>()));
+    static_assert(!std::is_void_v<R>, "concur::mp: starmap needs a function that returns a value");
+    detail::check_sendable<R>();
+    auto c = submit_map<F, T>(detail::function_word(f), items, chunksize, true,
+                              &detail::starmap_invoker<F, T>);
+    return collect<R>(*c);
+  }
+
+  // Pool.apply: f(args...) in a worker; blocks for the result.
+  template <class F, class... Args>
+  auto apply(F f, Args&&... args) {
+    using R = detail::call_result_t<F, detail::send_type_t<Args>...>;
+    auto c = std::make_shared<detail::chunk_collector>(1);
+    submit_call(detail::prepare_call(false, f, std::forward<Args>(args)...),
+                [c](detail::outcome&& o) { c->deliver(0, std::move(o)); });
+    detail::outcome o = c->take(0);
+    if (o.error) std::rethrow_exception(o.error);
+    if constexpr (!std::is_void_v<R>) {
+      R r{};
+      detail::fd_table none;
+      detail::decode_from(o.bytes, none, r);
+      return r;
+    }
+  }
+
+  // Pool.close: no more tasks; the workers exit once the queued ones are done.
+  void close();
+  // Pool.join: waits for the workers to exit; close() or terminate() first.
+  void join();
+  // Pool.terminate: kills the workers now; unfinished tasks fail with cancelled_error.
+  void terminate();
+
+  std::size_t size() const noexcept;
+  // The workers' current pids (a replaced worker has a new pid).
+  std::vector<int> pids() const;
+
+ protected:
+  template <class F, class T>
+  using map_result_t = std::invoke_result_t<F&, T&>;
+
+  template <class R>
+  static constexpr void check_map_result() {
+    static_assert(!std::is_void_v<R>, "concur::mp: map needs a function that returns a value");
+    detail::check_sendable<R>();
+  }
+
+  void submit_call(detail::prepared_call call, std::function<void(detail::outcome&&)> done,
+                   std::function<bool()> start = {});
+
+  template <class F, class T, class Range>
+  std::shared_ptr<detail::chunk_collector> submit_map(std::uintptr_t fn, const Range& items,
+                                                      std::size_t chunksize, bool auto_chunk,
+                                                      detail::invoker_fn inv) {
+    detail::check_callable<F>();
+    detail::check_sendable<T>();
+    if constexpr (detail::is_nameable_v<F> && is_sendable_v<T>) {
+      std::size_t n = 0;
+      if constexpr (std::ranges::sized_range<const Range>) {
+        n = static_cast<std::size_t>(std::ranges::size(items));
+      } else {
+        n = static_cast<std::size_t>(std::ranges::distance(items));
+      }
+      if (chunksize == 0) {
+        if (auto_chunk) {
+          const std::size_t d = 4 * size();
+          chunksize = n / d + (n % d != 0 ? 1 : 0);
+        }
+        if (chunksize == 0) chunksize = 1;
+      }
+      const std::size_t chunks = (n + chunksize - 1) / chunksize;
+      auto c = std::make_shared<detail::chunk_collector>(chunks);
+      std::vector<detail::pool_task> tasks;
+      tasks.reserve(chunks);
+      std::vector<T> chunk;
+      chunk.reserve(std::min(chunksize, n));
+      auto flush = [&] {
+        detail::pool_task t;
+        t.head = {detail::task_kind::call, reinterpret_cast<std::uintptr_t>(inv), fn};
+        detail::fd_table none;
+        detail::encode_into(t.payload, none, chunk);
+        t.on_done = [c, i = tasks.size()](detail::outcome&& o) { c->deliver(i, std::move(o)); };
+        tasks.push_back(std::move(t));
+        chunk.clear();
+      };
+      for (auto&& x : items) {
+        chunk.push_back(T(x));
+        if (chunk.size() == chunksize) flush();
+      }
+      if (!chunk.empty()) flush();
+      submit_tasks(std::move(tasks));
+      return c;
+    } else {
+      return {};
+    }
+  }
+
+  template <class R>
+  static std::vector<R> collect(detail::chunk_collector& c) {
+    std::vector<R> out;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      detail::outcome o = c.take(i);
+      if (o.error) std::rethrow_exception(o.error);
+      detail::fd_table none;
+      if (out.empty()) {
+        detail::decode_from(o.bytes, none, out);
+      } else {
+        std::vector<R> part;
+        detail::decode_from(o.bytes, none, part);
+        out.insert(out.end(), std::make_move_iterator(part.begin()),
+                   std::make_move_iterator(part.end()));
+      }
+    }
+    return out;
+  }
+
+  template <class T>
+  struct is_tuple_like : std::false_type {};
+  template <class... A>
+  struct is_tuple_like<std::tuple<A...>> : std::true_type {};
+  template <class A, class B>
+  struct is_tuple_like<std::pair<A, B>> : std::true_type {};
+
+  void submit_tasks(std::vector<detail::pool_task> tasks);
+
+  std::unique_ptr<detail::pool_core> core_;
+};
+
+}  // namespace concur::mp

@@ -1,0 +1,447 @@
+#include "concur/mp/detail/pool_core.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "concur/futures/errors.hpp"
+#include "concur/mp/detail/fork_server.hpp"
+#include "concur/mp/errors.hpp"
+
+namespace concur::mp::detail {
+
+using clock = std::chrono::steady_clock;
+
+struct pool_core::worker {
+  spawned proc;
+  unique_fd channel;
+  std::optional<pool_task> task;
+  clock::time_point deadline{};
+  std::size_t done = 0;
+  bool initializing = false;
+
+  bool alive() const noexcept { return static_cast<bool>(channel); }
+  bool idle() const noexcept { return alive() && !task && !initializing; }
+};
+
+namespace {
+
+// How long a worker whose channel closed gets to finish exiting before it is killed.
+constexpr std::chrono::milliseconds exit_grace{2000};
+
+outcome decode_reply(std::string&& frame) {
+  outcome o;
+  if (frame.empty()) {
+    o.error = std::make_exception_ptr(error("concur::mp: empty reply from a worker"));
+    return o;
+  }
+  if (static_cast<reply_status>(frame[0]) == reply_status::ok) {
+    frame.erase(0, 1);
+    o.bytes = std::move(frame);
+    return o;
+  }
+  std::string type;
+  std::string message;
+  try {
+    fd_table none;
+    decode_from(std::string_view(frame).substr(1), none, type, message);
+    o.error = std::make_exception_ptr(remote_error(std::move(type), std::move(message)));
+  } catch (...) {
+    o.error = std::current_exception();
+  }
+  return o;
+}
+
+void fail(pool_task& t, std::exception_ptr e) {
+  outcome o;
+  o.error = std::move(e);
+  if (t.on_done) t.on_done(std::move(o));
+}
+
+}  // namespace
+
+pool_core::pool_core(pool_config cfg) : cfg_(std::move(cfg)) {
+  if (cfg_.processes == 0)
+    throw std::invalid_argument("concur::mp: a pool needs at least one process");
+  wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_fd_) throw_errno("concur::mp: eventfd");
+  workers_.reserve(cfg_.processes);
+  try {
+    for (std::size_t i = 0; i < cfg_.processes; ++i) {
+      workers_.push_back(std::make_unique<worker>());
+      start_worker(*workers_.back());
+    }
+  } catch (...) {
+    shut_down_workers(true);
+    throw;
+  }
+  manager_ = std::thread([this] { run(); });
+}
+
+pool_core::~pool_core() {
+  terminate();
+  join();
+}
+
+void pool_core::wake() noexcept {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto r = ::write(wake_fd_.get(), &one, sizeof one);
+}
+
+void pool_core::submit(std::vector<pool_task> tasks) {
+  {
+    std::lock_guard lock(m_);
+    if (closed_ || terminating_) throw invalid_state_error("concur::mp: pool is not running");
+    if (!broken_) {
+      for (auto& t : tasks) pending_.push_back(std::move(t));
+      tasks.clear();
+    }
+  }
+  for (auto& t : tasks) fail(t, broken_);
+  wake();
+}
+
+void pool_core::close() {
+  {
+    std::lock_guard lock(m_);
+    closed_ = true;
+  }
+  wake();
+}
+
+void pool_core::terminate() {
+  {
+    std::lock_guard lock(m_);
+    closed_ = true;
+    terminating_ = true;
+  }
+  wake();
+}
+
+bool pool_core::closed() const {
+  std::lock_guard lock(m_);
+  return closed_;
+}
+
+void pool_core::join() {
+  {
+    std::lock_guard lock(m_);
+    if (!closed_)
+      throw invalid_state_error("concur::mp: call close() or terminate() before join()");
+  }
+  std::lock_guard lock(join_m_);
+  if (manager_.joinable()) manager_.join();
+}
+
+void pool_core::cancel_pending() {
+  std::deque<pool_task> dropped;
+  {
+    std::lock_guard lock(m_);
+    dropped.swap(pending_);
+  }
+  for (auto& t : dropped) fail(t, std::make_exception_ptr(cancelled_error()));
+}
+
+std::vector<int> pool_core::pids() const {
+  std::lock_guard lock(m_);
+  return pids_;
+}
+
+void pool_core::start_worker(worker& w) {
+  auto [mine, theirs] = socket_pair(SOCK_STREAM);
+  std::vector<int> extra;
+  for (const auto& fd : cfg_.initializer.fds) extra.push_back(fd.get());
+  w.proc = spawn(theirs.get(), extra);
+  w.channel = std::move(mine);
+  w.task.reset();
+  w.done = 0;
+  w.initializing = false;
+  {
+    std::lock_guard lock(m_);
+    pids_.clear();
+    for (const auto& p : workers_)
+      if (p->proc.pid > 0) pids_.push_back(p->proc.pid);
+  }
+  if (!cfg_.initializer.empty()) {
+    w.initializing = true;
+    const task_head head{task_kind::init, cfg_.initializer.invoker, cfg_.initializer.fn};
+    try {
+      send_frame(w.channel.get(), head.encode(), cfg_.initializer.payload);
+    } catch (const std::system_error&) {
+      // It died at once; the poll loop sees the exit and reports it.
+    }
+  }
+}
+
+void pool_core::run() noexcept {
+  try {
+    manage();
+  } catch (...) {
+    // Nothing may be lost: whatever is left fails with the manager's error.
+    auto e = std::current_exception();
+    std::deque<pool_task> left;
+    {
+      std::lock_guard lock(m_);
+      broken_ = e;
+      closed_ = true;
+      left.swap(pending_);
+    }
+    for (auto& w : workers_)
+      if (w->task) fail(*w->task, e), w->task.reset();
+    for (auto& t : left) fail(t, e);
+    try {
+      shut_down_workers(true);
+    } catch (...) {
+    }
+  }
+}
+
+void pool_core::manage() {
+  std::vector<pollfd> fds;
+  for (;;) {
+    std::deque<pool_task> to_fail;
+    std::exception_ptr why;
+    std::vector<std::pair<worker*, pool_task>> assigned;
+    bool terminating = false;
+    bool finished = false;
+    {
+      std::lock_guard lock(m_);
+      terminating = terminating_;
+      if (terminating_ || broken_) {
+        to_fail.swap(pending_);
+        why = broken_ ? broken_
+                      : std::make_exception_ptr(cancelled_error("concur::mp: pool terminated"));
+      } else {
+        for (auto& w : workers_) {
+          if (pending_.empty()) break;
+          if (!w->idle()) continue;
+          assigned.emplace_back(w.get(), std::move(pending_.front()));
+          pending_.pop_front();
+        }
+      }
+      const bool busy = std::any_of(workers_.begin(), workers_.end(),
+                                    [](const auto& w) { return w->task || w->initializing; });
+      finished =
+          closed_ && pending_.empty() && assigned.empty() && (!busy || terminating_ || broken_);
+    }
+    for (auto& t : to_fail) fail(t, why);
+    if (terminating) {
+      for (auto& w : workers_)
+        if (w->task) fail(*w->task, why), w->task.reset();
+      shut_down_workers(true);
+      return;
+    }
+    if (finished) {
+      for (auto& w : workers_)
+        if (w->task) fail(*w->task, why), w->task.reset();
+      shut_down_workers(false);
+      return;
+    }
+    bool requeue = false;
+    for (auto& [w, t] : assigned) {
+      if (t.on_start && !t.on_start()) {
+        requeue = true;  // cancelled while pending: the worker stays free for the next one
+        continue;
+      }
+      try {
+        send_frame(w->channel.get(), t.head.encode(), t.payload);
+      } catch (const std::system_error&) {
+        // The worker died between tasks: it never held this one, so it goes back to the queue.
+        {
+          std::lock_guard lock(m_);
+          pending_.push_front(std::move(t));
+        }
+        on_exit(*w, false);
+        requeue = true;
+        continue;
+      }
+      t.payload.clear();
+      t.payload.shrink_to_fit();
+      w->task = std::move(t);
+      if (cfg_.task_timeout.count() > 0) w->deadline = clock::now() + cfg_.task_timeout;
+    }
+
+    fds.clear();
+    fds.push_back({wake_fd_.get(), POLLIN, 0});
+    std::optional<clock::time_point> earliest;
+    for (auto& w : workers_) {
+      fds.push_back({w->alive() ? w->channel.get() : -1, POLLIN, 0});
+      fds.push_back({w->proc.pidfd ? w->proc.pidfd.get() : -1, POLLIN, 0});
+      if (w->task && cfg_.task_timeout.count() > 0 && (!earliest || w->deadline < *earliest))
+        earliest = w->deadline;
+    }
+    int timeout_ms = -1;
+    if (requeue) {
+      timeout_ms = 0;
+    } else if (earliest) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*earliest - clock::now());
+      timeout_ms = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 1 << 30));
+    }
+    const int n = ::poll(fds.data(), fds.size(), timeout_ms);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("concur::mp: poll");
+    }
+    if (fds[0].revents != 0) {
+      std::uint64_t v;
+      [[maybe_unused]] auto r = ::read(wake_fd_.get(), &v, sizeof v);
+    }
+    const auto now = clock::now();
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      worker& w = *workers_[i];
+      const short chan = fds[1 + 2 * i].revents;
+      const short pid = fds[2 + 2 * i].revents;
+      if (chan != 0 && w.alive()) {
+        std::optional<std::string> frame;
+        try {
+          frame = recv_frame(w.channel.get());
+        } catch (const std::exception&) {
+          frame.reset();  // torn message: the worker died while writing
+        }
+        if (frame) {
+          on_frame(w, std::move(*frame));
+          continue;
+        }
+        on_exit(w, false);
+        continue;
+      }
+      if (pid != 0 && w.alive()) {
+        // It exited; a reply it wrote just before may not have been seen by this poll yet.
+        if (wait_readable(w.channel.get(), std::chrono::milliseconds(0))) continue;
+        on_exit(w, false);
+        continue;
+      }
+      if (w.task && cfg_.task_timeout.count() > 0 && now >= w.deadline) on_exit(w, true);
+    }
+  }
+}
+
+void pool_core::on_frame(worker& w, std::string frame) {
+  outcome o = decode_reply(std::move(frame));
+  if (w.initializing) {
+    w.initializing = false;
+    if (o.error) {
+      // An initializer that fails would fail in every replacement too: the pool is broken.
+      try {
+        std::rethrow_exception(o.error);
+      } catch (const std::exception& e) {
+        std::lock_guard lock(m_);
+        broken_ = std::make_exception_ptr(
+            error(std::string("concur::mp: the pool initializer failed: ") + e.what()));
+      }
+    }
+    return;
+  }
+  if (!w.task) return;
+  pool_task t = std::move(*w.task);
+  w.task.reset();
+  ++w.done;
+  if (t.on_done) t.on_done(std::move(o));
+  if (cfg_.max_tasks_per_child > 0 && w.done >= cfg_.max_tasks_per_child) retire(w);
+}
+
+void pool_core::retire(worker& w) {
+  w.channel.reset();  // the worker reads EOF and exits
+  if (!wait_exit(w.proc, exit_grace)) kill_and_reap(w.proc);
+  w.proc = spawned{};
+  bool replace;
+  {
+    std::lock_guard lock(m_);
+    replace = !terminating_ && !broken_;
+  }
+  if (replace) start_worker(w);
+}
+
+void pool_core::on_exit(worker& w, bool timed_out) {
+  w.channel.reset();
+  int code;
+  if (timed_out) {
+    code = kill_and_reap(w.proc);
+  } else if (auto c = wait_exit(w.proc, exit_grace)) {
+    code = *c;
+  } else {
+    code = kill_and_reap(w.proc);
+  }
+  const int pid = w.proc.pid;
+  w.proc = spawned{};
+  if (w.initializing) {
+    w.initializing = false;
+    std::lock_guard lock(m_);
+    broken_ = std::make_exception_ptr(process_crashed_error(pid, code));
+  }
+  if (w.task) {
+    pool_task t = std::move(*w.task);
+    w.task.reset();
+    if (timed_out) {
+      fail(t, std::make_exception_ptr(
+                  timeout_error("concur::mp: task ran longer than the pool's task_timeout of " +
+                                std::to_string(cfg_.task_timeout.count()) + " ms; worker " +
+                                std::to_string(pid) + " was killed and replaced")));
+    } else {
+      fail(t, std::make_exception_ptr(process_crashed_error(pid, code)));
+    }
+  }
+  bool replace;
+  {
+    std::lock_guard lock(m_);
+    replace = !terminating_ && !broken_;
+  }
+  if (replace) {
+    try {
+      start_worker(w);
+    } catch (...) {
+      std::lock_guard lock(m_);
+      broken_ = std::current_exception();
+    }
+  }
+}
+
+void pool_core::shut_down_workers(bool kill) {
+  for (auto& w : workers_) {
+    if (!w->proc.pidfd) continue;
+    if (kill) send_signal(w->proc, SIGKILL);
+    w->channel.reset();
+  }
+  for (auto& w : workers_) {
+    if (!w->proc.pidfd) continue;
+    if (!wait_exit(w->proc, exit_grace)) kill_and_reap(w->proc);
+    w->proc = spawned{};
+  }
+  std::lock_guard lock(m_);
+  pids_.clear();
+}
+
+void chunk_collector::deliver(std::size_t index, outcome&& o) {
+  {
+    std::lock_guard lock(m_);
+    slots_[index] = std::move(o);
+    completed_.push_back(index);
+  }
+  cv_.notify_all();
+}
+
+outcome chunk_collector::take(std::size_t index) {
+  std::unique_lock lock(m_);
+  cv_.wait(lock, [&] { return slots_[index].has_value(); });
+  outcome o = std::move(*slots_[index]);
+  slots_[index].reset();
+  completed_.erase(std::find(completed_.begin(), completed_.end(), index));
+  return o;
+}
+
+outcome chunk_collector::take_next_completed() {
+  std::unique_lock lock(m_);
+  cv_.wait(lock, [&] { return !completed_.empty(); });
+  const std::size_t index = completed_.front();
+  completed_.pop_front();
+  outcome o = std::move(*slots_[index]);
+  slots_[index].reset();
+  return o;
+}
+
+}  // namespace concur::mp::detail
