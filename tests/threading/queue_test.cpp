@@ -85,7 +85,7 @@ TEST(Queue, PriorityWithGreaterIsLargestFirst) {
 
 TEST(Queue, PriorityWithStatefulComparatorAndManyItems) {
   // Orders by distance from a pivot chosen at run time.
-  const int pivot = 50;
+  int pivot = 50;  // not const, so the lambda really carries state
   auto by_distance = [pivot](int a, int b) { return std::abs(a - pivot) < std::abs(b - pivot); };
   concur::basic_queue<concur::priority_storage<int, decltype(by_distance)>> q(
       0, concur::priority_storage<int, decltype(by_distance)>(by_distance));
