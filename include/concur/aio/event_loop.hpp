@@ -1,0 +1,531 @@
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <concepts>
+#include <concur/aio/errors.hpp>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace concur::aio {
+
+using clock = std::chrono::steady_clock;
+
+class event_loop;
+template <class T = void>
+class task;
+template <class T = void>
+class task_handle;
+
+namespace detail {
+
+// One unit of work in the ready queue: two words, so scheduling never allocates.
+struct ready_item {
+  void (*run)(void*);
+  void* arg;
+};
+
+// Ring buffer of ready items (asyncio's `_ready` deque); grows by doubling, never shrinks.
+class ready_queue {
+ public:
+  ready_queue() = default;
+  ready_queue(const ready_queue&) = delete;
+  ready_queue& operator=(const ready_queue&) = delete;
+
+  bool empty() const noexcept { return head_ == tail_; }
+  std::size_t size() const noexcept { return tail_ - head_; }
+  void push(ready_item item) {
+    if (tail_ - head_ == capacity_) grow();
+    buf_[tail_++ & (capacity_ - 1)] = item;
+  }
+  ready_item pop() noexcept { return buf_[head_++ & (capacity_ - 1)]; }
+
+ private:
+  void grow();
+  std::unique_ptr<ready_item[]> buf_;
+  std::size_t capacity_ = 0;
+  std::size_t head_ = 0;
+  std::size_t tail_ = 0;
+};
+
+// Anything the timer heap can hold. The node lives in its owner (a sleeping coroutine's frame
+// or a callback handle) and knows its own heap slot, so removal on cancel is O(log n) and
+// nothing is allocated per sleep.
+struct timer_node {
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  std::size_t heap_index = npos;
+  void (*fire)(timer_node*) = nullptr;  // moves the work to the ready queue when due
+  void (*drop)(timer_node*) = nullptr;  // non-null: the heap owns a reference (callbacks)
+  bool scheduled() const noexcept { return heap_index != npos; }
+};
+
+class timer_heap {
+ public:
+  struct entry {
+    std::int64_t when;  // steady_clock nanoseconds
+    std::uint64_t seq;  // FIFO among equal deadlines, like asyncio
+    timer_node* node;
+  };
+  bool empty() const noexcept { return heap_.empty(); }
+  std::size_t size() const noexcept { return heap_.size(); }
+  const entry& top() const noexcept { return heap_.front(); }
+  void push(timer_node* node, std::int64_t when);
+  void remove(timer_node* node) noexcept;
+  timer_node* pop() noexcept;
+  // Forgets every node (they become unscheduled); returns the nodes so owners can be released.
+  std::vector<timer_node*> detach_all() noexcept;
+
+ private:
+  static bool less(const entry& a, const entry& b) noexcept {
+    return a.when < b.when || (a.when == b.when && a.seq < b.seq);
+  }
+  void place(std::size_t i, const entry& e) noexcept {
+    heap_[i] = e;
+    e.node->heap_index = i;
+  }
+  void sift_up(std::size_t i) noexcept;
+  void sift_down(std::size_t i) noexcept;
+  std::vector<entry> heap_;
+  std::uint64_t seq_ = 0;
+};
+
+// A callback scheduled with call_soon / call_later / add_reader (asyncio.Handle): reference
+// counted because both the loop and the user's `handle` may hold it; only the loop's thread
+// touches the count.
+class callback_node : public timer_node {
+ public:
+  callback_node() noexcept { drop = &drop_ref; }
+  callback_node(const callback_node&) = delete;
+  callback_node& operator=(const callback_node&) = delete;
+  virtual ~callback_node() = default;
+  virtual void invoke() = 0;
+
+  void add_ref() noexcept { ++refs_; }
+  void release() noexcept {
+    if (--refs_ == 0) delete this;  // the one owner of this intrusive count
+  }
+  static void drop_ref(timer_node* n) noexcept { static_cast<callback_node*>(n)->release(); }
+
+  bool cancelled = false;
+  std::int64_t when = 0;
+  event_loop* loop = nullptr;
+
+ private:
+  std::uint32_t refs_ = 1;
+};
+
+template <class F>
+class callback_impl final : public callback_node {
+ public:
+  explicit callback_impl(F f) : f_(std::move(f)) {}
+  void invoke() override { f_(); }
+
+ private:
+  F f_;
+};
+
+template <class F>
+callback_node* make_callback(F&& f) {
+  // Released by callback_node::release when the last of loop/handle lets go.
+  return std::make_unique<callback_impl<std::decay_t<F>>>(std::forward<F>(f)).release();
+}
+
+class task_base;
+struct waiter_list;
+
+// Intrusive list node for everything that waits (a task on an event, a gather on its
+// children): lives in the waiting coroutine's frame, so waiting never allocates.
+struct waiter {
+  waiter() = default;
+  // Awaiters holding a waiter may be moved before they are awaited (never while linked).
+  waiter(waiter&&) noexcept {}
+  waiter(const waiter&) = delete;
+  waiter& operator=(const waiter&) = delete;
+  ~waiter() { unlink(); }
+  void unlink() noexcept;
+  bool linked() const noexcept { return list != nullptr; }
+
+  waiter* prev = nullptr;
+  waiter* next = nullptr;
+  waiter_list* list = nullptr;
+  task_base* task = nullptr;
+  // Called instead of waking `task` when set (gather, wait, task_group count completions).
+  void (*notify)(waiter*) = nullptr;
+};
+
+struct waiter_list {
+  waiter_list() = default;
+  waiter_list(const waiter_list&) = delete;
+  waiter_list& operator=(const waiter_list&) = delete;
+  ~waiter_list() {
+    // The owner dies first (e.g. a torn-down frame): waiters must not point back at it.
+    for (waiter* w = head; w != nullptr;) {
+      waiter* n = w->next;
+      w->prev = w->next = nullptr;
+      w->list = nullptr;
+      w = n;
+    }
+  }
+  bool empty() const noexcept { return head == nullptr; }
+  void push_back(waiter* w) noexcept {
+    w->list = this;
+    w->prev = tail;
+    w->next = nullptr;
+    if (tail != nullptr) {
+      tail->next = w;
+    } else {
+      head = w;
+    }
+    tail = w;
+  }
+  void remove(waiter* w) noexcept {
+    if (w->prev != nullptr) {
+      w->prev->next = w->next;
+    } else {
+      head = w->next;
+    }
+    if (w->next != nullptr) {
+      w->next->prev = w->prev;
+    } else {
+      tail = w->prev;
+    }
+    w->prev = w->next = nullptr;
+    w->list = nullptr;
+  }
+  waiter* pop_front() noexcept {
+    waiter* w = head;
+    if (w != nullptr) remove(w);
+    return w;
+  }
+  std::size_t size() const noexcept {
+    std::size_t n = 0;
+    for (waiter* w = head; w != nullptr; w = w->next) ++n;
+    return n;
+  }
+
+  waiter* head = nullptr;
+  waiter* tail = nullptr;
+};
+
+inline void waiter::unlink() noexcept {
+  if (list != nullptr) list->remove(this);
+}
+
+struct task_extra;
+
+// State of a coroutine of ours. For a task scheduled on a loop (create_task) it is also the
+// asyncio.Task: done flag, cancellation requests, waiters, name, callbacks. It sits inside the
+// coroutine frame (the promise), so a task costs one allocation.
+class task_base {
+ public:
+  task_base() = default;
+  task_base(const task_base&) = delete;
+  task_base& operator=(const task_base&) = delete;
+  ~task_base();
+
+  // --- used by awaitables (leaf suspension points) ---
+  // Consumes a pending cancellation request: the awaitable then throws cancelled_error
+  // instead of suspending.
+  bool take_cancel() noexcept { return std::exchange(must_cancel_, false); }
+  // Parks the task at `h`; `on_cancel(ctx)` is called once if cancel() arrives meanwhile.
+  void suspend(std::coroutine_handle<> h, void (*on_cancel)(void*), void* ctx) noexcept {
+    resume_point_ = h;
+    cancel_fn_ = on_cancel;
+    cancel_ctx_ = ctx;
+  }
+  // Schedules the next step (the parked handle) on the loop's ready queue.
+  void wake() noexcept;
+  // Same, but a cancel() arriving before the step runs still reaches the current hook.
+  void wake_keep_hook() noexcept;
+
+  // --- asyncio.Task ---
+  bool done() const noexcept { return done_; }
+  bool cancelled() const noexcept { return done_ && cancelled_; }
+  bool cancel();
+  int cancelling() const noexcept { return cancel_requests_; }
+  int uncancel() noexcept;
+  std::string name() const;
+  void set_name(std::string name);
+  event_loop* loop() const noexcept { return loop_; }
+  std::exception_ptr exception_ptr() const noexcept { return exception_; }
+  void mark_retrieved() noexcept { retrieved_ = true; }
+  void add_done_callback(std::function<void(task_base*)> f);
+  void add_ref() noexcept { ++refs_; }
+  void release() noexcept;
+  bool is_root() const noexcept { return root_; }
+
+  // Called by the loop; public for the loop's implementation file only.
+  static void step(void* self) noexcept;
+  void attach(event_loop* loop, std::coroutine_handle<> self);
+  void complete_root() noexcept;
+  void teardown_mark() noexcept;
+
+  waiter_list done_waiters;
+
+ protected:
+  std::exception_ptr exception_;
+  // Inline await: who resumes when this coroutine ends. Root task: where the next step resumes.
+  std::coroutine_handle<> continuation_;
+  std::coroutine_handle<> resume_point_;
+  std::coroutine_handle<> self_;
+
+ private:
+  friend class concur::aio::event_loop;
+  void run_done_callbacks() noexcept;
+  static void run_done_callbacks_item(void* self) noexcept;
+
+  event_loop* loop_ = nullptr;
+  task_base* all_prev_ = nullptr;
+  task_base* all_next_ = nullptr;
+  void (*cancel_fn_)(void*) = nullptr;
+  void* cancel_ctx_ = nullptr;
+  std::unique_ptr<task_extra> extra_;
+  std::uint32_t refs_ = 0;
+  std::uint32_t id_ = 0;
+  std::uint16_t cancel_requests_ = 0;
+  bool root_ = false;
+  bool started_ = false;
+  bool done_ = false;
+  bool cancelled_ = false;
+  bool must_cancel_ = false;
+  bool retrieved_ = false;
+};
+
+// The task whose step is running on this thread (asyncio.current_task), or null.
+task_base*& current_task_slot() noexcept;
+// The running task, or throws: our awaitables only make sense inside a task.
+task_base& running_task();
+
+}  // namespace detail
+
+// asyncio.Handle / asyncio.TimerHandle: lets a scheduled callback be cancelled. Copyable; only
+// for use on the loop's own thread.
+class handle {
+ public:
+  handle() = default;
+  explicit handle(detail::callback_node* node) noexcept : node_(node) {
+    if (node_ != nullptr) node_->add_ref();
+  }
+  handle(const handle& o) noexcept : handle(o.node_) {}
+  handle(handle&& o) noexcept : node_(std::exchange(o.node_, nullptr)) {}
+  handle& operator=(handle o) noexcept {
+    std::swap(node_, o.node_);
+    return *this;
+  }
+  ~handle() {
+    if (node_ != nullptr) node_->release();
+  }
+  // Stops the callback from running; harmless when it already ran or was cancelled.
+  void cancel() noexcept;
+  bool cancelled() const noexcept { return node_ != nullptr && node_->cancelled; }
+  // TimerHandle.when(): the scheduled time (epoch of aio::clock); 0 for call_soon handles.
+  clock::time_point when() const noexcept {
+    return clock::time_point(clock::duration(node_ != nullptr ? node_->when : 0));
+  }
+  bool valid() const noexcept { return node_ != nullptr; }
+
+ private:
+  detail::callback_node* node_ = nullptr;
+};
+
+// What the loop's exception handler receives (asyncio's `context` dict).
+struct exception_context {
+  std::string message;
+  std::exception_ptr exception;  // may be null (e.g. a slow-callback report)
+  std::string task_name;         // empty when no task is involved
+};
+
+// asyncio's event loop: one per thread, epoll for readiness, a timer heap, a ring of ready
+// callbacks and an eventfd so other threads can wake it. Everything except
+// call_soon_threadsafe (and stop() through it) must be called on the loop's thread.
+class event_loop {
+ public:
+  using duration = clock::duration;
+  using time_point = clock::time_point;
+  using exception_handler = std::function<void(event_loop&, const exception_context&)>;
+
+  event_loop();
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
+  // Cancels nothing and waits for nothing: tasks still pending are destroyed (their frames
+  // unwound, RAII runs); use aio::run for orderly cancellation.
+  ~event_loop();
+
+  // loop.time(): seconds on the loop's monotonic clock.
+  double time() const noexcept {
+    return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+  }
+  time_point now() const noexcept { return clock::now(); }
+
+  template <class F>
+  handle call_soon(F&& f) {
+    check_open();
+    auto* node = detail::make_callback(std::forward<F>(f));
+    node->loop = this;
+    handle h(node);                           // user's reference
+    ready_.push({&run_callback_item, node});  // the queue keeps the initial one
+    return h;
+  }
+  template <class Rep, class Period, class F>
+  handle call_later(std::chrono::duration<Rep, Period> delay, F&& f) {
+    return call_at(clock::now() + std::chrono::duration_cast<duration>(delay), std::forward<F>(f));
+  }
+  template <class F>
+  handle call_later(double seconds, F&& f) {
+    return call_later(std::chrono::duration<double>(seconds), std::forward<F>(f));
+  }
+  template <class F>
+  handle call_at(time_point when, F&& f) {
+    check_open();
+    auto* node = detail::make_callback(std::forward<F>(f));
+    node->loop = this;
+    node->fire = &fire_callback_timer;
+    node->when = when.time_since_epoch().count();
+    handle h(node);
+    add_timer(node, when);  // the heap keeps the initial reference
+    return h;
+  }
+  // The only thread-safe entry point: queues `f` and wakes the loop. Throws
+  // invalid_state_error once the loop is closed.
+  template <class F>
+  void call_soon_threadsafe(F&& f) {
+    post_threadsafe(detail::make_callback(std::forward<F>(f)));
+  }
+
+  template <class T>
+  T run_until_complete(task<T> t);
+  template <class T>
+  T run_until_complete(task_handle<T> h);
+  // Cancels every task still pending and runs the loop until they are all done (asyncio.run's
+  // _cancel_all_tasks); failures other than cancellation go to the exception handler.
+  void cancel_all_and_wait() noexcept;
+  // Runs until stop(); stop() lets the current iteration finish, like asyncio.
+  void run_forever();
+  // Thread-safe (goes through the eventfd when called from another thread).
+  void stop();
+  bool is_running() const noexcept { return running_; }
+  bool is_closed() const noexcept { return closed_; }
+  // Closes the loop; pending tasks are dropped as in the destructor. Not while running.
+  void close();
+
+  // loop.add_reader / add_writer: level-triggered; `cb` runs on every iteration while the fd
+  // is ready, until removed. A new callback replaces the previous one for that fd.
+  template <class F>
+  void add_reader(int fd, F&& cb) {
+    check_open();
+    set_fd_callback(fd, false, detail::make_callback(std::forward<F>(cb)));
+  }
+  template <class F>
+  void add_writer(int fd, F&& cb) {
+    check_open();
+    set_fd_callback(fd, true, detail::make_callback(std::forward<F>(cb)));
+  }
+  // True when a callback was registered.
+  bool remove_reader(int fd) { return clear_fd_callback(fd, false); }
+  bool remove_writer(int fd) { return clear_fd_callback(fd, true); }
+
+  template <class T>
+  task_handle<T> create_task(task<T> t, std::string name = {});
+  // Tasks created on this loop that are not done yet (asyncio.all_tasks).
+  std::size_t pending_task_count() const noexcept { return pending_tasks_; }
+
+  void set_exception_handler(exception_handler h) { handler_ = std::move(h); }
+  // Resets to the default (prints to stderr).
+  void reset_exception_handler() { handler_ = nullptr; }
+  void call_exception_handler(const exception_context& ctx) noexcept;
+  static void default_exception_handler(const exception_context& ctx) noexcept;
+
+  // Debug mode: a step or callback that holds the loop longer than slow_callback_duration
+  // (100 ms by default) is reported through the exception handler with the task's name.
+  void set_debug(bool on) noexcept { debug_ = on; }
+  bool get_debug() const noexcept { return debug_; }
+  void set_slow_callback_duration(duration d) noexcept { slow_callback_ = d; }
+  duration slow_callback_duration() const noexcept { return slow_callback_; }
+
+  // --- for awaitables and the rest of the module ---
+  void push_ready(detail::ready_item item) { ready_.push(item); }
+  void add_timer(detail::timer_node* node, time_point when) {
+    timers_.push(node, when.time_since_epoch().count());
+  }
+  void remove_timer(detail::timer_node* node) noexcept {
+    if (node->scheduled()) timers_.remove(node);
+  }
+  // One-shot readiness wait for aio::readable / aio::writable. Throws invalid_state_error if
+  // the fd already has a reader (writer) registered.
+  void wait_fd(int fd, bool write, detail::task_base* task);
+  void cancel_wait_fd(int fd, bool write) noexcept;
+  std::size_t timer_count() const noexcept { return timers_.size(); }
+  std::uint32_t next_task_id() noexcept { return ++task_ids_; }
+
+ private:
+  friend class detail::task_base;
+  struct fd_slot {
+    detail::callback_node* cb = nullptr;  // add_reader/add_writer callback
+    detail::task_base* task = nullptr;    // or one task awaiting readable/writable
+  };
+  struct fd_entry {
+    fd_slot read;
+    fd_slot write;
+    std::uint32_t mask = 0;  // events currently registered with epoll
+  };
+
+  template <class T>
+  void run_until_done(const task_handle<T>& h);
+  static void run_callback_item(void* node) noexcept;
+  static void fire_callback_timer(detail::timer_node* node) noexcept;
+  void check_open() const;
+  void post_threadsafe(detail::callback_node* node);
+  void drain_threadsafe();
+  void run_once();
+  void poll(int timeout_ms);
+  void dispatch_fd(int fd, std::uint32_t events);
+  void set_fd_callback(int fd, bool write, detail::callback_node* node);
+  bool clear_fd_callback(int fd, bool write);
+  fd_entry& entry_for(int fd);
+  void update_fd(int fd, fd_entry& e);
+  void register_task(detail::task_base* t) noexcept;
+  void unregister_task(detail::task_base* t) noexcept;
+  void run_step(detail::ready_item item) noexcept;
+  void teardown() noexcept;
+  void enter_running();
+  void leave_running() noexcept;
+
+  detail::ready_queue ready_;
+  detail::timer_heap timers_;
+  std::vector<fd_entry> fds_;
+  std::size_t fds_registered_ = 0;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+
+  std::mutex ts_mutex_;
+  std::vector<detail::callback_node*> ts_queue_;
+  std::atomic<bool> ts_pending_{false};
+  std::atomic<bool> stopping_{false};
+  bool ts_closed_ = false;  // guarded by ts_mutex_
+
+  detail::task_base* all_tasks_ = nullptr;
+  std::size_t pending_tasks_ = 0;
+  std::uint32_t task_ids_ = 0;
+  exception_handler handler_;
+  duration slow_callback_ = std::chrono::milliseconds(100);
+  bool debug_ = false;
+  bool running_ = false;
+  bool closed_ = false;
+  event_loop* previous_loop_ = nullptr;
+};
+
+// asyncio.get_running_loop(): the loop running on this thread; throws invalid_state_error
+// ("no running event loop") otherwise.
+event_loop& get_running_loop();
+// Null when no loop runs on this thread (asyncio._get_running_loop).
+event_loop* running_loop_or_null() noexcept;
+
+}  // namespace concur::aio

@@ -1,0 +1,437 @@
+#pragma once
+#include <array>
+#include <concur/aio/task.hpp>
+#include <concur/aio/timeout.hpp>
+#include <optional>
+#include <span>
+#include <tuple>
+#include <variant>
+
+namespace concur::aio {
+
+// asyncio.wait's return_when (FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED).
+enum class return_when { first_completed, first_exception, all_completed };
+
+// gather(return_exceptions, ...) yields one of these per child: its value or its exception
+// (Python puts the exception object in the result list).
+template <class T>
+class outcome {
+ public:
+  outcome() = default;
+  explicit outcome(std::exception_ptr e) noexcept : exception_(std::move(e)) {}
+  template <class U>
+  explicit outcome(std::in_place_t, U&& v) : value_(std::forward<U>(v)) {}
+  bool has_value() const noexcept { return !exception_; }
+  std::exception_ptr exception() const noexcept { return exception_; }
+  // The value, or rethrows the exception.
+  T& value() & {
+    if (exception_) std::rethrow_exception(exception_);
+    return *value_;
+  }
+  T&& value() && {
+    if (exception_) std::rethrow_exception(exception_);
+    return std::move(*value_);
+  }
+
+ private:
+  std::optional<T> value_;
+  std::exception_ptr exception_;
+};
+template <>
+class outcome<void> {
+ public:
+  outcome() = default;
+  explicit outcome(std::exception_ptr e) noexcept : exception_(std::move(e)) {}
+  bool has_value() const noexcept { return !exception_; }
+  std::exception_ptr exception() const noexcept { return exception_; }
+  void value() const {
+    if (exception_) std::rethrow_exception(exception_);
+  }
+
+ private:
+  std::exception_ptr exception_;
+};
+
+// Tag: gather(aio::return_exceptions, ...) collects failures instead of raising the first.
+struct return_exceptions_t {
+  explicit return_exceptions_t() = default;
+};
+inline constexpr return_exceptions_t return_exceptions{};
+
+// A gathered void child shows up as std::monostate in gather's tuple (Python's None).
+template <class T>
+using gathered_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+namespace detail {
+
+// Suspends the current task until a condition over a set of tasks holds. One intrusive node
+// per child, allocated once per wait.
+class children_wait {
+ public:
+  enum class until : std::uint8_t { all_done, first_exception, first_done };
+
+  children_wait(std::span<task_base* const> children, until cond, bool cancel_children_on_cancel)
+      : children_(children), cond_(cond), cancel_children_(cancel_children_on_cancel) {}
+  children_wait(const children_wait&) = delete;
+  children_wait& operator=(const children_wait&) = delete;
+
+  bool await_ready() {
+    remaining_ = 0;
+    for (auto* c : children_) {
+      if (!c->done()) {
+        ++remaining_;
+      } else if (first_failed_ == nullptr && c->exception_ptr()) {
+        first_failed_ = c;
+      }
+    }
+    return met();
+  }
+  bool await_suspend(std::coroutine_handle<> h) {
+    parent_ = &running_task();
+    nodes_ = std::make_unique<node[]>(children_.size());
+    for (std::size_t i = 0; i < children_.size(); ++i) {
+      if (children_[i]->done()) continue;
+      nodes_[i].owner = this;
+      nodes_[i].child = children_[i];
+      nodes_[i].notify = &on_child_done;
+      children_[i]->done_waiters.push_back(&nodes_[i]);
+    }
+    parent_->suspend(h, &on_cancel, this);
+    if (parent_->take_cancel()) on_cancel(this);
+    return true;
+  }
+  void await_resume() {
+    nodes_.reset();
+    if (cancelled_) throw cancelled_error();
+  }
+  // The child whose failure (exception or cancellation) came first, or null.
+  task_base* first_failed() const noexcept { return first_failed_; }
+
+ private:
+  struct node : waiter {
+    children_wait* owner = nullptr;
+    task_base* child = nullptr;
+  };
+  bool met() const noexcept {
+    switch (cond_) {
+      case until::all_done:
+        return remaining_ == 0;
+      case until::first_exception:
+        return remaining_ == 0 || first_failed_ != nullptr;
+      case until::first_done:
+        return remaining_ < children_.size() || children_.empty();
+    }
+    return true;
+  }
+  static void on_child_done(waiter* w) noexcept {
+    auto* n = static_cast<node*>(w);
+    children_wait* self = n->owner;
+    --self->remaining_;
+    if (self->first_failed_ == nullptr && n->child->exception_ptr()) self->first_failed_ = n->child;
+    if (!self->woken_ && self->met()) {
+      self->woken_ = true;
+      self->parent_->wake();
+    }
+  }
+  static void on_cancel(void* p) noexcept {
+    auto* self = static_cast<children_wait*>(p);
+    self->cancelled_ = true;
+    if (self->cancel_children_) {
+      // gather / task_group: the children are cancelled; we wake when they are done.
+      for (auto* c : self->children_) {
+        try {
+          c->cancel();
+        } catch (...) {
+        }
+      }
+    } else if (!self->woken_) {
+      // wait / as_completed: the children go on; only this waiter stops.
+      self->nodes_.reset();
+      self->woken_ = true;
+      self->parent_->wake();
+    }
+  }
+
+  std::span<task_base* const> children_;
+  std::unique_ptr<node[]> nodes_;
+  std::size_t remaining_ = 0;
+  task_base* parent_ = nullptr;
+  task_base* first_failed_ = nullptr;
+  until cond_;
+  bool cancel_children_;
+  bool cancelled_ = false;
+  bool woken_ = false;
+};
+
+template <class T>
+struct gather_child {
+  task_handle<T> handle;
+  bool owned;  // created by gather: the value can be moved out
+};
+
+template <class T>
+gather_child<T> to_child(task<T>&& t) {
+  return {create_task(std::move(t)), true};
+}
+template <class T>
+gather_child<T> to_child(const task_handle<T>& h) {
+  return {h, false};
+}
+template <class T>
+gather_child<T> to_child(task_handle<T>&& h) {
+  return {std::move(h), false};
+}
+
+template <class X>
+struct child_value;
+template <class T>
+struct child_value<gather_child<T>> {
+  using type = T;
+};
+
+template <class T>
+gathered_t<T> extract(gather_child<T>& c) {
+  if constexpr (std::is_void_v<T>) {
+    c.handle.take_result();
+    return {};
+  } else if constexpr (std::is_copy_constructible_v<T>) {
+    if (c.owned) return c.handle.take_result();
+    return c.handle.result();
+  } else {
+    return c.handle.take_result();
+  }
+}
+
+template <class T>
+outcome<T> extract_outcome(gather_child<T>& c) {
+  auto* b = c.handle.base();
+  b->mark_retrieved();
+  if (b->exception_ptr()) return outcome<T>(b->exception_ptr());
+  if constexpr (std::is_void_v<T>) {
+    return outcome<void>();
+  } else {
+    return outcome<T>(std::in_place, extract(c));
+  }
+}
+
+// Failures that nobody will look at once gather has raised the first one are not "never
+// retrieved" (asyncio marks them retrieved in gather's done callback).
+inline void mark_all_retrieved(std::span<task_base* const> children) noexcept {
+  for (auto* c : children) c->mark_retrieved();
+}
+
+template <class... Cs>
+task<std::tuple<gathered_t<typename child_value<Cs>::type>...>> gather_children(Cs... cs) {
+  std::array<task_base*, sizeof...(Cs)> bases{cs.handle.base()...};
+  {
+    children_wait w(bases, children_wait::until::first_exception, true);
+    co_await w;
+    if (task_base* failed = w.first_failed()) {
+      mark_all_retrieved(bases);
+      std::rethrow_exception(failed->exception_ptr());
+    }
+  }
+  co_return std::tuple<gathered_t<typename child_value<Cs>::type>...>{extract(cs)...};
+}
+
+template <class... Cs>
+task<std::tuple<outcome<typename child_value<Cs>::type>...>> gather_children_settled(Cs... cs) {
+  std::array<task_base*, sizeof...(Cs)> bases{cs.handle.base()...};
+  co_await children_wait(bases, children_wait::until::all_done, true);
+  co_return std::tuple<outcome<typename child_value<Cs>::type>...>{extract_outcome(cs)...};
+}
+
+template <class T>
+auto gather_range(std::vector<gather_child<T>> cs)
+    -> task<std::conditional_t<std::is_void_v<T>, void, std::vector<gathered_t<T>>>> {
+  std::vector<task_base*> bases;
+  bases.reserve(cs.size());
+  for (auto& c : cs) bases.push_back(c.handle.base());
+  {
+    children_wait w(bases, children_wait::until::first_exception, true);
+    co_await w;
+    if (task_base* failed = w.first_failed()) {
+      mark_all_retrieved(bases);
+      std::rethrow_exception(failed->exception_ptr());
+    }
+  }
+  if constexpr (std::is_void_v<T>) {
+    for (auto& c : cs) c.handle.take_result();
+  } else {
+    std::vector<T> out;
+    out.reserve(cs.size());
+    for (auto& c : cs) out.push_back(extract(c));
+    co_return out;
+  }
+}
+
+template <class T>
+task<std::vector<outcome<T>>> gather_range_settled(std::vector<gather_child<T>> cs) {
+  std::vector<task_base*> bases;
+  bases.reserve(cs.size());
+  for (auto& c : cs) bases.push_back(c.handle.base());
+  co_await children_wait(bases, children_wait::until::all_done, true);
+  std::vector<outcome<T>> out;
+  out.reserve(cs.size());
+  for (auto& c : cs) out.push_back(extract_outcome(c));
+  co_return out;
+}
+
+template <class T>
+struct range_value;
+template <class T>
+struct range_value<task<T>> {
+  using type = T;
+};
+template <class T>
+struct range_value<task_handle<T>> {
+  using type = T;
+};
+
+}  // namespace detail
+
+// asyncio.gather(*aws): each argument is a task<T> (scheduled as a task right away, like
+// Python) or a task_handle<T>. Awaiting gives a tuple of the values in argument order (void
+// -> std::monostate). The first failure is raised at once; the other children keep running
+// (asyncio semantics). Cancelling the awaiting task cancels every child.
+template <class... Aws>
+auto gather(Aws&&... aws) {
+  return detail::gather_children(detail::to_child(std::forward<Aws>(aws))...);
+}
+// gather(..., return_exceptions=True): waits for all; a tuple of outcome<T>.
+template <class... Aws>
+auto gather(return_exceptions_t, Aws&&... aws) {
+  return detail::gather_children_settled(detail::to_child(std::forward<Aws>(aws))...);
+}
+
+// gather over a vector of task<T> or task_handle<T>: a vector of values in order
+// (task<void> when T is void).
+template <class A>
+requires requires { typename detail::range_value<A>::type; }
+auto gather(std::vector<A> aws) {
+  using T = typename detail::range_value<A>::type;
+  std::vector<detail::gather_child<T>> cs;
+  cs.reserve(aws.size());
+  for (auto& a : aws) cs.push_back(detail::to_child(std::move(a)));
+  return detail::gather_range<T>(std::move(cs));
+}
+template <class A>
+requires requires { typename detail::range_value<A>::type; }
+auto gather(std::vector<A> aws, return_exceptions_t) {
+  using T = typename detail::range_value<A>::type;
+  std::vector<detail::gather_child<T>> cs;
+  cs.reserve(aws.size());
+  for (auto& a : aws) cs.push_back(detail::to_child(std::move(a)));
+  return detail::gather_range_settled<T>(std::move(cs));
+}
+
+// asyncio.wait's result: the tasks that are done and those still pending.
+template <class T>
+struct wait_result {
+  std::vector<task_handle<T>> done;
+  std::vector<task_handle<T>> pending;
+};
+
+// asyncio.wait(tasks, return_when=...): never raises the tasks' exceptions and never cancels
+// them (not even when the waiter is cancelled, or on timeout).
+template <class T>
+task<wait_result<T>> wait(std::vector<task_handle<T>> tasks,
+                          return_when when = return_when::all_completed) {
+  if (tasks.empty()) throw value_error("aio::wait: the set of tasks is empty");
+  std::vector<detail::task_base*> bases;
+  for (auto& h : tasks) bases.push_back(h.base());
+  auto cond = when == return_when::all_completed     ? detail::children_wait::until::all_done
+              : when == return_when::first_exception ? detail::children_wait::until::first_exception
+                                                     : detail::children_wait::until::first_done;
+  co_await detail::children_wait(bases, cond, false);
+  wait_result<T> r;
+  for (auto& h : tasks) (h.done() ? r.done : r.pending).push_back(std::move(h));
+  co_return r;
+}
+// asyncio.wait(..., timeout=): returns what is done when the timeout passes (no exception).
+template <class T, class Rep, class Period>
+task<wait_result<T>> wait(std::vector<task_handle<T>> tasks, return_when when,
+                          std::chrono::duration<Rep, Period> timeout) {
+  if (tasks.empty()) throw value_error("aio::wait: the set of tasks is empty");
+  try {
+    co_return co_await aio::timeout(timeout, wait(tasks, when));
+  } catch (const timeout_error&) {
+  }
+  wait_result<T> r;
+  for (auto& h : tasks) (h.done() ? r.done : r.pending).push_back(std::move(h));
+  co_return r;
+}
+
+// asyncio.as_completed: `co_await ac.next()` yields the tasks in the order they finish
+// (each one done; take its result() / exception()). With a timeout, next() raises
+// timeout_error once the deadline passes.
+template <class T>
+class as_completed {
+ public:
+  explicit as_completed(std::vector<task_handle<T>> tasks) : pending_(std::move(tasks)) {}
+  template <class Rep, class Period>
+  as_completed(std::vector<task_handle<T>> tasks, std::chrono::duration<Rep, Period> timeout)
+      : pending_(std::move(tasks)),
+        deadline_(clock::now() + std::chrono::ceil<clock::duration>(timeout)) {}
+
+  std::size_t remaining() const noexcept { return pending_.size() + ready_.size(); }
+  bool empty() const noexcept { return remaining() == 0; }
+
+  // The next task to finish. invalid_state_error when none remain.
+  task<task_handle<T>> next() {
+    if (empty()) throw invalid_state_error("as_completed: no tasks remain");
+    if (!take_done()) {
+      std::vector<detail::task_base*> bases;
+      for (auto& h : pending_) bases.push_back(h.base());
+      if (deadline_) {
+        co_await timeout_at(*deadline_, wait_first(bases));
+      } else {
+        co_await detail::children_wait(bases, detail::children_wait::until::first_done, false);
+      }
+      take_done();
+    }
+    co_return pop();
+  }
+
+ private:
+  static task<void> wait_first(std::vector<detail::task_base*> bases) {
+    co_await detail::children_wait(bases, detail::children_wait::until::first_done, false);
+  }
+  bool take_done() {
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i].done()) {
+        ready_.push_back(std::move(pending_[i]));
+        pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+        --i;
+      }
+    }
+    return !ready_.empty();
+  }
+  task_handle<T> pop() {
+    auto h = std::move(ready_.front());
+    ready_.erase(ready_.begin());
+    return h;
+  }
+  std::vector<task_handle<T>> pending_;
+  std::vector<task_handle<T>> ready_;
+  std::optional<clock::time_point> deadline_;
+};
+
+// asyncio.shield(aw): cancelling the awaiting task does not cancel the shielded task; the
+// awaiter gets cancelled_error while the task keeps running.
+template <class T>
+task<T> shield(task_handle<T> h) {
+  std::array<detail::task_base*, 1> one{h.base()};
+  co_await detail::children_wait(one, detail::children_wait::until::all_done, false);
+  if constexpr (std::is_void_v<T>) {
+    h.result();
+  } else {
+    co_return T(h.result());
+  }
+}
+template <class T>
+task<T> shield(task<T> t) {
+  return shield(create_task(std::move(t)));
+}
+
+}  // namespace concur::aio

@@ -1,0 +1,322 @@
+#pragma once
+#include <concur/aio/event_loop.hpp>
+#include <optional>
+
+namespace concur::aio {
+
+namespace detail {
+
+struct task_extra {
+  std::string name;
+  std::vector<std::function<void(task_base*)>> callbacks;
+};
+
+template <class T>
+class promise_result : public task_base {
+ public:
+  template <class U = T>
+  requires std::constructible_from<T, U&&>
+  void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    value_.emplace(std::forward<U>(v));
+  }
+  T take() {
+    mark_retrieved();
+    if (exception_) std::rethrow_exception(exception_);
+    return std::move(*value_);
+  }
+  const T& get() {
+    mark_retrieved();
+    if (exception_) std::rethrow_exception(exception_);
+    return *value_;
+  }
+
+ private:
+  std::optional<T> value_;
+};
+
+template <>
+class promise_result<void> : public task_base {
+ public:
+  void return_void() noexcept {}
+  void take() {
+    mark_retrieved();
+    if (exception_) std::rethrow_exception(exception_);
+  }
+  void get() { take(); }
+};
+
+}  // namespace detail
+
+// A coroutine (asyncio's `async def`): lazy, move-only. `co_await f()` runs it inline in the
+// awaiting task through symmetric transfer; `create_task(f())` schedules it on the loop as an
+// independent task. Exceptions travel to the awaiter with their type intact.
+template <class T>
+class [[nodiscard]] task {
+ public:
+  class promise_type : public detail::promise_result<T> {
+   public:
+    task get_return_object() noexcept {
+      auto h = std::coroutine_handle<promise_type>::from_promise(*this);
+      this->self_ = h;
+      return task(h);
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    struct final_awaiter {
+      bool await_ready() const noexcept { return false; }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+        promise_type& p = h.promise();
+        if (p.is_root()) {
+          p.complete_root();
+          return std::noop_coroutine();
+        }
+        return p.continuation_ ? p.continuation_ : std::noop_coroutine();
+      }
+      void await_resume() const noexcept {}
+    };
+    final_awaiter final_suspend() noexcept { return {}; }
+    void unhandled_exception() noexcept { this->exception_ = std::current_exception(); }
+
+   private:
+    friend class task;
+    void set_continuation(std::coroutine_handle<> c) noexcept { this->continuation_ = c; }
+    bool awaited() const noexcept { return static_cast<bool>(this->continuation_); }
+  };
+  using handle_type = std::coroutine_handle<promise_type>;
+
+  task() = default;
+  task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  task& operator=(task&& o) noexcept {
+    if (this != &o) {
+      reset();
+      h_ = std::exchange(o.h_, {});
+    }
+    return *this;
+  }
+  ~task() { reset(); }
+
+  bool valid() const noexcept { return static_cast<bool>(h_); }
+
+  struct awaiter {
+    handle_type h;
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> cont) noexcept {
+      h.promise().set_continuation(cont);
+      return h;
+    }
+    T await_resume() { return h.promise().take(); }
+  };
+  awaiter operator co_await() & { return make_awaiter(); }
+  awaiter operator co_await() && { return make_awaiter(); }
+
+  // For create_task: hands the frame over to the loop's reference counting.
+  handle_type release_for_scheduling() {
+    if (!h_) throw invalid_state_error("create_task: the task is empty (moved from?)");
+    if (h_.promise().awaited() || h_.promise().is_root()) {
+      throw invalid_state_error("create_task: the coroutine was already awaited or scheduled");
+    }
+    return std::exchange(h_, {});
+  }
+
+ private:
+  explicit task(handle_type h) noexcept : h_(h) {}
+  awaiter make_awaiter() {
+    if (!h_) throw invalid_state_error("co_await on an empty task (moved from?)");
+    if (h_.promise().awaited()) throw invalid_state_error("this task was already awaited");
+    return awaiter{h_};
+  }
+  void reset() noexcept {
+    if (h_) std::exchange(h_, {}).destroy();
+  }
+  handle_type h_;
+};
+
+// What create_task returns (asyncio.Task): a copyable reference to a task scheduled on a loop.
+// Await it (`co_await h` copies the result, `co_await std::move(h)` moves it out), cancel it,
+// query it. Use on the loop's thread only, like asyncio.
+template <class T>
+class task_handle {
+ public:
+  using promise_type = typename task<T>::promise_type;
+
+  task_handle() = default;
+  explicit task_handle(promise_type* p) noexcept : p_(p) {
+    if (p_ != nullptr) p_->add_ref();
+  }
+  task_handle(const task_handle& o) noexcept : task_handle(o.p_) {}
+  task_handle(task_handle&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  task_handle& operator=(task_handle o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~task_handle() {
+    if (p_ != nullptr) p_->release();
+  }
+
+  bool valid() const noexcept { return p_ != nullptr; }
+  bool done() const noexcept { return p_->done(); }
+  bool cancelled() const noexcept { return p_->cancelled(); }
+  // Requests cancellation: aio::cancelled_error is raised at the task's next suspension point
+  // (right away if it is suspended now). False when the task is already done.
+  bool cancel() { return p_->cancel(); }
+  int cancelling() const noexcept { return p_->cancelling(); }
+  int uncancel() noexcept { return p_->uncancel(); }
+
+  // The value; rethrows the task's exception; cancelled_error if cancelled;
+  // invalid_state_error while not done.
+  decltype(auto) result() const {
+    check_done();
+    if constexpr (std::is_void_v<T>) {
+      p_->get();
+    } else {
+      return static_cast<const T&>(p_->get());
+    }
+  }
+  // Null when the task succeeded; throws cancelled_error if it was cancelled.
+  std::exception_ptr exception() const {
+    check_done();
+    p_->mark_retrieved();
+    if (p_->cancelled()) std::rethrow_exception(p_->exception_ptr());
+    return p_->exception_ptr();
+  }
+  // f(const task_handle<T>&) runs on the loop (scheduled with call_soon) once the task is done.
+  template <class F>
+  void add_done_callback(F f) {
+    p_->add_done_callback([f = std::move(f)](detail::task_base* b) mutable {
+      f(task_handle(static_cast<promise_type*>(b)));
+    });
+  }
+  std::string get_name() const { return p_->name(); }
+  void set_name(std::string name) { p_->set_name(std::move(name)); }
+  // Null once the loop is closed.
+  event_loop* get_loop() const noexcept { return p_->loop(); }
+  detail::task_base* base() const noexcept { return p_; }
+
+  // Moves the result out (for gather/run of a task nobody else can see).
+  auto take_result() {
+    check_done();
+    return p_->take();
+  }
+
+  template <bool Move>
+  struct awaiter {
+    task_handle h;
+    detail::waiter w;
+    bool cancelled = false;
+
+    bool await_ready() const noexcept { return h.done(); }
+    bool await_suspend(std::coroutine_handle<> c) {
+      detail::task_base& self = detail::running_task();
+      if (&self == h.p_) throw invalid_state_error("a task cannot await itself");
+      if (self.take_cancel()) {
+        cancelled = true;
+        return false;
+      }
+      w.task = &self;
+      h.p_->done_waiters.push_back(&w);
+      self.suspend(c, &on_cancel, this);
+      return true;
+    }
+    static void on_cancel(void* p) noexcept {
+      // asyncio: cancelling a task that awaits another task cancels that one too; this task
+      // then wakes when it ends and sees its outcome (normally cancelled_error).
+      auto* a = static_cast<awaiter*>(p);
+      try {
+        a->h.p_->cancel();
+      } catch (...) {
+      }
+    }
+    decltype(auto) await_resume() {
+      if (cancelled) throw cancelled_error();
+      if constexpr (Move || std::is_void_v<T>) {
+        return h.take_result();
+      } else {
+        return T(h.result());
+      }
+    }
+  };
+  awaiter<false> operator co_await() const& { return awaiter<false>{*this, {}, false}; }
+  awaiter<true> operator co_await() && { return awaiter<true>{std::move(*this), {}, false}; }
+
+  friend bool operator==(const task_handle& a, const task_handle& b) noexcept {
+    return a.p_ == b.p_;
+  }
+
+ private:
+  void check_done() const {
+    if (p_ == nullptr) throw invalid_state_error("empty task_handle");
+    if (!p_->done()) throw invalid_state_error("Result is not set: the task is not done");
+  }
+  promise_type* p_ = nullptr;
+};
+
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name) {
+  check_open();
+  auto h = t.release_for_scheduling();
+  auto& p = h.promise();
+  try {
+    p.attach(this, h);
+  } catch (...) {
+    h.destroy();
+    throw;
+  }
+  if (!name.empty()) p.set_name(std::move(name));
+  return task_handle<T>(&p);
+}
+
+template <class T>
+void event_loop::run_until_done(const task_handle<T>& h) {
+  enter_running();
+  struct guard {
+    event_loop* loop;
+    ~guard() { loop->leave_running(); }
+  } g{this};
+  while (!h.done()) {
+    run_once();
+    if (stopping_.load(std::memory_order_relaxed) && !h.done()) {
+      throw invalid_state_error("Event loop stopped before the task completed");
+    }
+  }
+}
+
+template <class T>
+T event_loop::run_until_complete(task_handle<T> h) {
+  run_until_done(h);
+  if constexpr (std::is_void_v<T> || !std::is_copy_constructible_v<T>) {
+    return h.take_result();
+  } else {
+    return h.result();
+  }
+}
+
+template <class T>
+T event_loop::run_until_complete(task<T> t) {
+  auto h = create_task(std::move(t));
+  run_until_done(h);
+  return h.take_result();  // nobody else holds h: move the value out
+}
+
+// asyncio.create_task: schedules `t` on the running loop.
+template <class T>
+task_handle<T> create_task(task<T> t, std::string name = {}) {
+  return get_running_loop().create_task(std::move(t), std::move(name));
+}
+
+struct run_options {
+  bool debug = false;
+};
+
+// asyncio.run: a fresh loop runs `main` to completion; tasks still pending at the end are
+// cancelled and awaited; returns main's value or rethrows its exception.
+template <class T>
+T run(task<T> main, run_options options = {}) {
+  event_loop loop;
+  loop.set_debug(options.debug);
+  struct finish {
+    event_loop& loop;
+    ~finish() { loop.cancel_all_and_wait(); }
+  } f{loop};
+  return loop.run_until_complete(std::move(main));
+}
+
+}  // namespace concur::aio
