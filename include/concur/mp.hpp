@@ -2,6 +2,8 @@
 // concur::mp: Python's multiprocessing for C++ (processes for isolation: a crash, a leak or a
 // hang in a worker cannot take the program down).
 #include "concur/mp/codec.hpp"
+#include "concur/mp/connection.hpp"
 #include "concur/mp/errors.hpp"
 #include "concur/mp/pool.hpp"
 #include "concur/mp/process.hpp"
+#include "concur/mp/queue.hpp"

@@ -236,8 +236,14 @@ reply exchange(const request& req, std::span<const int> fds, unique_fd* pidfd_ou
         return rep;
       }
     }
-    // The server is gone (killed from outside): its workers went with it. Start a new one.
+    // The server is gone (killed from outside): its workers went with it. Reap it and start a
+    // new one.
     s.control.reset();
+    if (s.pid > 0) {
+      ::kill(s.pid, SIGKILL);
+      while (::waitpid(s.pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
     s.pid = 0;
     if (attempt > 0 || req.code != op::spawn)
       throw error("concur::mp: the fork server is not running (it was killed)");
