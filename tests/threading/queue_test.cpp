@@ -277,6 +277,71 @@ TEST(Queue, ManyProducersConsumersPriority) {
 }
 TEST(Queue, ManyProducersConsumersCapacityOne) { many_producers_consumers<concur::queue<int>>(1); }
 
+// Waiters that time out, give up or never block must not swallow the wake-ups meant for
+// others: mixed blocking, timed and non-blocking calls still move every item exactly once.
+TEST(Queue, MixedTimedAndNonBlockingCallsLoseNothing) {
+  concur::queue<int> q(2);
+  constexpr int producers = 3;
+  constexpr int consumers = 3;
+  const int per_producer = 1000 * kScale;
+  const int total = producers * per_producer;
+  std::vector<std::atomic<int>> seen(static_cast<std::size_t>(total));
+  std::atomic<int> received{0};
+  {
+    std::vector<std::jthread> threads;
+    for (int c = 0; c < consumers; ++c) {
+      threads.emplace_back([&, c] {
+        // Bounded: at most this many attempts, far more than needed.
+        for (int attempt = 0; attempt < 100 * total && received.load() < total; ++attempt) {
+          std::optional<int> v;
+          switch ((attempt + c) % 3) {
+            case 0:
+              v = q.try_get(std::chrono::microseconds(attempt % 200));
+              break;
+            case 1:
+              v = q.try_get();
+              break;
+            default:
+              v = q.try_get(50ms);
+              break;
+          }
+          if (v) {
+            seen[static_cast<std::size_t>(*v)].fetch_add(1);
+            ++received;
+          }
+        }
+      });
+    }
+    for (int p = 0; p < producers; ++p) {
+      threads.emplace_back([&, p] {
+        for (int i = 0; i < per_producer; ++i) {
+          const int v = p * per_producer + i;
+          bool done = false;
+          for (int attempt = 0; !done && attempt < 100000; ++attempt) {
+            switch ((attempt + i) % 3) {
+              case 0:
+                done = q.try_put(v, std::chrono::microseconds(attempt % 100));
+                break;
+              case 1:
+                done = q.try_put(v);
+                break;
+              default:
+                q.put(v);
+                done = true;
+                break;
+            }
+          }
+          ASSERT_TRUE(done);
+        }
+      });
+    }
+  }
+  EXPECT_EQ(received.load(), total);
+  for (int i = 0; i < total; ++i) {
+    ASSERT_EQ(seen[static_cast<std::size_t>(i)].load(), 1) << "item " << i;
+  }
+}
+
 TEST(Queue, SingleConsumerSeesEachProducersItemsInOrder) {
   concur::queue<std::pair<int, int>> q(4);
   constexpr int producers = 3;

@@ -291,6 +291,7 @@ class basic_queue {
       if (mode == wait_mode::no_wait) {
         return false;
       }
+      const waiting counted(putters_waiting_);
       if (mode == wait_mode::forever) {
         not_full_.wait(lock, has_room_or_shut);
       } else if (!not_full_.wait_until(lock, deadline, has_room_or_shut)) {
@@ -302,7 +303,11 @@ class basic_queue {
     }
     storage_.push(std::forward<U>(item));
     ++unfinished_;
-    not_empty_.notify_one();
+    const bool wake = getters_waiting_ > 0;
+    lock.unlock();
+    if (wake) {
+      not_empty_.notify_one();
+    }
     return true;
   }
 
@@ -317,6 +322,7 @@ class basic_queue {
       if (mode == wait_mode::no_wait) {
         return std::nullopt;
       }
+      const waiting counted(getters_waiting_);
       if (mode == wait_mode::forever) {
         not_empty_.wait(lock, has_item_or_shut);
       } else if (!not_empty_.wait_until(lock, deadline, has_item_or_shut)) {
@@ -327,11 +333,26 @@ class basic_queue {
       }
     }
     std::optional<value_type> item(storage_.pop());
-    if (maxsize_ > 0) {
+    const bool wake = putters_waiting_ > 0;
+    lock.unlock();
+    if (wake) {
       not_full_.notify_one();
     }
     return item;
   }
+
+  // Counts the threads blocked on a condition (changed only under the lock), so that the
+  // other side signals only when someone waits: a busy queue then makes no futex calls.
+  class waiting {
+   public:
+    explicit waiting(std::size_t& count) : count_(count) { ++count_; }
+    ~waiting() { --count_; }
+    waiting(const waiting&) = delete;
+    waiting& operator=(const waiting&) = delete;
+
+   private:
+    std::size_t& count_;
+  };
 
   mutable std::mutex mutex_;
   std::condition_variable not_empty_;
@@ -340,6 +361,8 @@ class basic_queue {
   Storage storage_;
   std::size_t maxsize_;
   std::size_t unfinished_ = 0;
+  std::size_t getters_waiting_ = 0;
+  std::size_t putters_waiting_ = 0;
   bool shut_down_ = false;
 };
 
