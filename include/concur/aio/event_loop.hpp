@@ -519,7 +519,6 @@ class event_loop {
   bool debug_ = false;
   bool running_ = false;
   bool closed_ = false;
-  event_loop* previous_loop_ = nullptr;
 };
 
 // asyncio.get_running_loop(): the loop running on this thread; throws invalid_state_error
