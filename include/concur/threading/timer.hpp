@@ -22,12 +22,9 @@ class timer {
   // counted from start(). Negative intervals fire at once; absurdly long ones are clamped to
   // a century rather than overflowing.
   template <class Rep, class Period, class F, class... Args>
-  requires std::invocable < std::decay_t<F>
-  &,
-      std::decay_t<Args>... >
-          timer(std::chrono::duration<Rep, Period> interval, F&& f, Args&&... args)
+  timer(std::chrono::duration<Rep, Period> interval, F&& f, Args&&... args)
       : interval_(detail::clamp_wait(interval)),
-  call_(make_callback(std::forward<F>(f), std::forward<Args>(args)...)) {}
+        call_(make_callback(std::forward<F>(f), std::forward<Args>(args)...)) {}
 
   timer(const timer&) = delete;
   timer& operator=(const timer&) = delete;
@@ -113,6 +110,8 @@ class timer {
   };
   template <class F, class... Args>
   static std::unique_ptr<callback_base> make_callback(F&& f, Args&&... args) {
+    static_assert(std::invocable<std::decay_t<F>&, std::decay_t<Args>...>,
+                  "concur::timer: the function cannot be called with these arguments");
     auto bound = [fn = std::forward<F>(f), ... as = std::forward<Args>(args)]() mutable {
       std::invoke(fn, std::move(as)...);
     };
