@@ -1,0 +1,206 @@
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <concur/futures/detail/state.hpp>
+#include <cstdio>
+#include <ctime>
+
+namespace concur::detail {
+
+namespace {
+
+// The futex syscall reads the word as a plain 32-bit int; std::atomic<uint32_t> has that
+// representation on every platform Linux runs on.
+std::uint32_t* word_address(const std::atomic<std::uint32_t>& word) noexcept {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+  return reinterpret_cast<std::uint32_t*>(const_cast<std::atomic<std::uint32_t>*>(&word));
+}
+
+// Spins this many rounds before sleeping: a result that is microseconds away is cheaper to
+// wait for awake than through the kernel.
+constexpr int spin_rounds = 64;
+
+}  // namespace
+
+void futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept {
+  syscall(SYS_futex, word_address(word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+
+bool futex_wait_until(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                      clock::time_point deadline) noexcept {
+  if (deadline == clock::time_point::max()) {
+    futex_wait(word, expected);
+    return true;
+  }
+  if (clock::now() >= deadline) return false;
+  // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, which is steady_clock's clock.
+  const auto since_epoch = deadline.time_since_epoch();
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(secs.count());
+  ts.tv_nsec = static_cast<long>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - secs).count());
+  const long rc = syscall(SYS_futex, word_address(word), FUTEX_WAIT_BITSET_PRIVATE, expected, &ts,
+                          nullptr, FUTEX_BITSET_MATCH_ANY);
+  return !(rc == -1 && errno == ETIMEDOUT);
+}
+
+void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept {
+  syscall(SYS_futex, word_address(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
+}
+
+void report_callback_error(std::exception_ptr error) noexcept {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "concur: exception calling a future's done-callback: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr,
+                 "concur: exception calling a future's done-callback (not a std::exception)\n");
+  }
+}
+
+state_base::~state_base() {
+  // Callbacks of a state that never completed (only possible when its producer never
+  // existed) are dropped without being called.
+  callback_node* node = callbacks_.load(std::memory_order_relaxed);
+  if (node == closed()) return;
+  while (node != nullptr) {
+    callback_node* next = node->next;
+    std::unique_ptr<callback_node> owned(node);
+    node = next;
+  }
+}
+
+bool state_base::cancel() noexcept {
+  std::uint32_t s = status_.load(std::memory_order_acquire);
+  for (;;) {
+    const std::uint32_t p = s & phase_mask;
+    if (p == phase_cancelled) return true;
+    if (p != phase_pending) return false;
+    if (status_.compare_exchange_weak(s, (s & ~phase_mask) | phase_cancelled)) break;
+  }
+  after_done(s);
+  return true;
+}
+
+bool state_base::set_running_or_notify_cancel() {
+  std::uint32_t s = status_.load(std::memory_order_acquire);
+  for (;;) {
+    const std::uint32_t p = s & phase_mask;
+    if (p == phase_cancelled) return false;
+    if (p != phase_pending)
+      throw invalid_state_error("set_running_or_notify_cancel: the future is not pending");
+    if (status_.compare_exchange_weak(s, (s & ~phase_mask) | phase_running)) return true;
+  }
+}
+
+bool state_base::start_task() noexcept {
+  std::uint32_t s = status_.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((s & phase_mask) != phase_pending) return false;
+    if (status_.compare_exchange_weak(s, (s & ~phase_mask) | phase_running,
+                                      std::memory_order_acquire))
+      return true;
+  }
+}
+
+bool state_base::try_claim() noexcept {
+  std::uint32_t s = status_.load(std::memory_order_acquire);
+  for (;;) {
+    const std::uint32_t p = s & phase_mask;
+    if (p != phase_pending && p != phase_running) return false;
+    if (status_.compare_exchange_weak(s, (s & ~phase_mask) | phase_completing)) return true;
+  }
+}
+
+void state_base::publish_finished() noexcept {
+  // The phase is running or completing and only this thread may change it now, so the new
+  // phase can be added without a CAS loop while the waiters bit is left as it is.
+  std::uint32_t s = status_.load(std::memory_order_relaxed);
+  const std::uint32_t delta = phase_finished - (s & phase_mask);
+  const std::uint32_t old = status_.fetch_add(delta);
+  after_done(old);
+}
+
+void state_base::after_done(std::uint32_t old_status) noexcept {
+  if (old_status & waiters_bit) futex_wake(status_, INT_MAX);
+  // Pairs with add_callback: either it sees done() or this load sees its node.
+  if (callbacks_.load() != nullptr) run_callbacks();
+}
+
+void state_base::run_callbacks() noexcept {
+  callback_node* list = callbacks_.exchange(closed());
+  if (list == closed()) return;
+  // The list is newest first; Python calls callbacks in the order they were added.
+  callback_node* ordered = nullptr;
+  while (list != nullptr) {
+    callback_node* next = list->next;
+    list->next = ordered;
+    ordered = list;
+    list = next;
+  }
+  while (ordered != nullptr) {
+    std::unique_ptr<callback_node> node(ordered);
+    ordered = ordered->next;
+    node->invoke(*this);
+  }
+}
+
+void state_base::add_callback(std::unique_ptr<callback_node> node) noexcept {
+  if (done()) {
+    node->invoke(*this);
+    return;
+  }
+  callback_node* head = callbacks_.load();
+  for (;;) {
+    if (head == closed()) {
+      node->invoke(*this);
+      return;
+    }
+    node->next = head;
+    if (callbacks_.compare_exchange_weak(head, node.get())) break;
+  }
+  node.release();  // now owned by the list
+  if (done()) run_callbacks();
+}
+
+void state_base::wait() const noexcept {
+  std::uint32_t s = status_.load(std::memory_order_acquire);
+  for (int i = 0; i < spin_rounds && (s & phase_mask) < phase_finished; ++i) {
+    cpu_relax();
+    s = status_.load(std::memory_order_acquire);
+  }
+  while ((s & phase_mask) < phase_finished) {
+    if (!(s & waiters_bit)) {
+      if (!status_.compare_exchange_weak(s, s | waiters_bit, std::memory_order_acquire)) continue;
+      s |= waiters_bit;
+    }
+    futex_wait(status_, s);
+    s = status_.load(std::memory_order_acquire);
+  }
+}
+
+bool state_base::wait_until(clock::time_point deadline) const noexcept {
+  std::uint32_t s = status_.load(std::memory_order_acquire);
+  for (int i = 0; i < spin_rounds && (s & phase_mask) < phase_finished; ++i) {
+    cpu_relax();
+    s = status_.load(std::memory_order_acquire);
+  }
+  while ((s & phase_mask) < phase_finished) {
+    if (!(s & waiters_bit)) {
+      if (!status_.compare_exchange_weak(s, s | waiters_bit, std::memory_order_acquire)) continue;
+      s |= waiters_bit;
+    }
+    if (!futex_wait_until(status_, s, deadline)) {
+      return (status_.load(std::memory_order_acquire) & phase_mask) >= phase_finished;
+    }
+    s = status_.load(std::memory_order_acquire);
+  }
+  return true;
+}
+
+}  // namespace concur::detail

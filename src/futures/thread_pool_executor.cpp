@@ -1,0 +1,343 @@
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <concur/futures/thread_pool_executor.hpp>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace concur {
+namespace detail {
+
+// The shared part of a thread_pool_executor. Workers hold it by shared_ptr so that a pool
+// whose last owner goes away on one of its own workers stays alive until that worker ends.
+//
+// Work distribution: one queue per worker; submitters spread tasks over the queues round
+// robin, a worker takes from its own queue first and steals from the others when it is
+// empty. Each queue is a ring buffer under its own mutex, so the main thread feeding two
+// workers contends with one worker at a time instead of all of them.
+//
+// Sleeping: a worker with nothing to do spins briefly, then publishes that it sleeps (its
+// `sleeping` futex word and the `idle_` count), re-checks the queues and sleeps. A submitter
+// wakes one sleeper only when `idle_` says there is one, so busy workers cost no syscalls.
+// Both sides write and then check with seq_cst operations (queue size, idle count, sleeping
+// word), so at least one of them sees the other: no lost wake-up. (Not fences: TSan does
+// not model them.)
+//
+// Shutdown: `gate_` holds the shutdown/broken/cancel bits and the number of submits in
+// flight. A submit counts itself in before checking the bits and out after pushing; workers
+// exit only when shutdown is set, no submit is in flight and the queues are empty, so no
+// task can be pushed after the last worker looked.
+class pool_core {
+ public:
+  pool_core(std::size_t workers, std::function<void()> initializer)
+      : queues_(workers), initializer_(std::move(initializer)) {}
+
+  pool_core(const pool_core&) = delete;
+  pool_core& operator=(const pool_core&) = delete;
+
+  ~pool_core() {
+    // Only reached once every worker ended, so the queues are empty; cancel anything left
+    // over all the same rather than leak it.
+    drain(nullptr);
+  }
+
+  void start(const std::shared_ptr<pool_core>& self) {
+    threads_.reserve(queues_.size());
+    try {
+      for (std::size_t i = 0; i < queues_.size(); ++i)
+        threads_.emplace_back([self, i] { self->worker_main(i); });
+    } catch (...) {
+      shutdown(true);
+      join_all(false);
+      throw;
+    }
+  }
+
+  void enter() {
+    const std::uint64_t g = gate_.fetch_add(in_flight_unit, std::memory_order_acquire);
+    if (g & (shutdown_bit | broken_bit)) {
+      leave_without_push();
+      if (g & broken_bit) throw broken_executor_error(broken_message_);
+      throw executor_shutdown_error("submit: cannot schedule new work after shutdown()");
+    }
+  }
+
+  void leave_without_push() noexcept {
+    const std::uint64_t g = gate_.fetch_sub(in_flight_unit);
+    if ((g & shutdown_bit) && (g >> in_flight_shift) == 1) wake_all();
+  }
+
+  void push_and_leave(task_base* task) {
+    const std::size_t n = queues_.size();
+    std::size_t index = 0;
+    if (n > 1) {
+      index = next_queue_.load(std::memory_order_relaxed);
+      next_queue_.store(index + 1 == n ? 0 : index + 1, std::memory_order_relaxed);
+    }
+    try {
+      queues_[index].push(task);
+    } catch (...) {
+      leave_without_push();
+      task->abandon(std::current_exception());
+      throw;
+    }
+    const std::uint64_t g = gate_.fetch_sub(in_flight_unit);
+    if (g & (broken_bit | cancel_bit)) {
+      // Raced with the pool breaking or cancelling: the drain may have missed this task.
+      drain(g & broken_bit ? broken_error() : nullptr);
+    }
+    if ((g & shutdown_bit) && (g >> in_flight_shift) == 1) {
+      wake_all();
+      return;
+    }
+    if (idle_.load() != 0) wake_one(index);
+  }
+
+  void shutdown(bool cancel_futures) {
+    gate_.fetch_or(shutdown_bit | (cancel_futures ? cancel_bit : 0));
+    if (cancel_futures) drain(nullptr);
+    wake_all();
+  }
+
+  // Joins every worker but the calling one. Returns false if the caller is a worker (it is
+  // detached when `detach_self`, so the shared state outlives it).
+  bool join_all(bool detach_self) {
+    const std::lock_guard lock(join_mutex_);
+    bool self_found = false;
+    for (auto& t : threads_) {
+      if (!t.joinable()) continue;
+      if (t.get_id() == std::this_thread::get_id()) {
+        self_found = true;
+        if (detach_self) t.detach();
+        continue;
+      }
+      t.join();
+    }
+    return !self_found;
+  }
+
+  bool is_worker_thread() const {
+    const std::lock_guard lock(join_mutex_);
+    for (const auto& t : threads_)
+      if (t.joinable() && t.get_id() == std::this_thread::get_id()) return true;
+    return false;
+  }
+
+ private:
+  static constexpr std::uint64_t shutdown_bit = 1;
+  static constexpr std::uint64_t broken_bit = 2;
+  static constexpr std::uint64_t cancel_bit = 4;
+  static constexpr unsigned in_flight_shift = 3;
+  static constexpr std::uint64_t in_flight_unit = std::uint64_t{1} << in_flight_shift;
+  // Rounds an idle worker polls the queues before it sleeps.
+  static constexpr int idle_spins = 200;
+
+  struct alignas(64) worker_queue {
+    std::mutex mutex;
+    std::vector<task_base*> ring;  // capacity is a power of two
+    std::size_t head = 0;
+    std::size_t count = 0;
+    // Lets empty queues be skipped without taking their lock.
+    std::atomic<std::size_t> approx_size{0};
+    // 1 while this queue's worker sleeps; a waker swaps it to 0 and futex-wakes it.
+    std::atomic<std::uint32_t> sleeping{0};
+
+    void push(task_base* task) {
+      const std::lock_guard lock(mutex);
+      if (count == ring.size()) grow();
+      ring[(head + count) & (ring.size() - 1)] = task;
+      ++count;
+      approx_size.store(count);
+    }
+    task_base* pop() {
+      if (approx_size.load() == 0) return nullptr;
+      const std::lock_guard lock(mutex);
+      if (count == 0) return nullptr;
+      task_base* task = ring[head];
+      head = (head + 1) & (ring.size() - 1);
+      --count;
+      approx_size.store(count);
+      return task;
+    }
+    std::vector<task_base*> take_all() {
+      std::vector<task_base*> out;
+      const std::lock_guard lock(mutex);
+      out.reserve(count);
+      for (std::size_t i = 0; i < count; ++i) out.push_back(ring[(head + i) & (ring.size() - 1)]);
+      head = 0;
+      count = 0;
+      approx_size.store(0);
+      return out;
+    }
+    void grow() {
+      std::vector<task_base*> bigger(std::max<std::size_t>(256, ring.size() * 2));
+      for (std::size_t i = 0; i < count; ++i) bigger[i] = ring[(head + i) & (ring.size() - 1)];
+      ring.swap(bigger);
+      head = 0;
+    }
+  };
+
+  task_base* find_work(std::size_t me) {
+    if (task_base* t = queues_[me].pop()) return t;
+    const std::size_t n = queues_.size();
+    for (std::size_t k = 1; k < n; ++k) {
+      std::size_t i = me + k;
+      if (i >= n) i -= n;
+      if (task_base* t = queues_[i].pop()) return t;
+    }
+    return nullptr;
+  }
+
+  bool all_empty() const {
+    return std::all_of(queues_.begin(), queues_.end(),
+                       [](const worker_queue& q) { return q.approx_size.load() == 0; });
+  }
+
+  bool exit_allowed() const {
+    const std::uint64_t g = gate_.load();
+    if (!(g & shutdown_bit) || (g >> in_flight_shift) != 0) return false;
+    return all_empty();
+  }
+
+  void worker_main(std::size_t me) {
+    if (initializer_) {
+      try {
+        initializer_();
+      } catch (...) {
+        break_pool(std::current_exception());
+        return;
+      }
+    }
+    worker_queue& own = queues_[me];
+    for (;;) {
+      task_base* task = find_work(me);
+      for (int i = 0; task == nullptr && i < idle_spins; ++i) {
+        cpu_relax();
+        task = find_work(me);
+      }
+      if (task == nullptr) {
+        idle_.fetch_add(1);
+        own.sleeping.store(1);
+        task = find_work(me);
+        if (task == nullptr && exit_allowed()) {
+          own.sleeping.store(0);
+          idle_.fetch_sub(1);
+          return;
+        }
+        if (task == nullptr) {
+          while (own.sleeping.load() == 1) futex_wait(own.sleeping, 1);
+        } else {
+          own.sleeping.store(0);
+        }
+        idle_.fetch_sub(1);
+        if (task == nullptr) continue;
+      }
+      task->run();
+    }
+  }
+
+  void wake_one(std::size_t preferred) noexcept {
+    const std::size_t n = queues_.size();
+    for (std::size_t k = 0; k < n; ++k) {
+      std::size_t i = preferred + k;
+      if (i >= n) i -= n;
+      auto& word = queues_[i].sleeping;
+      std::uint32_t one = 1;
+      if (word.load() == 1 && word.compare_exchange_strong(one, 0)) {
+        futex_wake(word, 1);
+        return;
+      }
+    }
+  }
+
+  void wake_all() noexcept {
+    for (auto& q : queues_) {
+      q.sleeping.store(0);
+      futex_wake(q.sleeping, 1);
+    }
+  }
+
+  std::exception_ptr broken_error() const {
+    return std::make_exception_ptr(broken_executor_error(broken_message_));
+  }
+
+  void break_pool(std::exception_ptr cause) {
+    bool expected = false;
+    if (!broken_claimed_.compare_exchange_strong(expected, true)) return;
+    std::string what = "not a std::exception";
+    try {
+      std::rethrow_exception(cause);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    broken_message_ =
+        "a thread initializer failed, the thread pool is not usable anymore (" + what + ")";
+    gate_.fetch_or(broken_bit);
+    drain(broken_error());
+  }
+
+  // Takes every queued task off the queues and cancels it (error == null) or fails it.
+  void drain(const std::exception_ptr& error) noexcept {
+    for (auto& q : queues_) {
+      std::vector<task_base*> tasks;
+      try {
+        tasks = q.take_all();
+      } catch (...) {
+        // Out of memory for the list: fall back to taking them one at a time.
+        while (task_base* t = q.pop()) t->abandon(error);
+        continue;
+      }
+      for (task_base* t : tasks) t->abandon(error);
+    }
+  }
+
+  std::vector<worker_queue> queues_;
+  std::vector<std::thread> threads_;
+  std::function<void()> initializer_;
+  alignas(64) std::atomic<std::uint64_t> gate_{0};
+  std::atomic<std::size_t> next_queue_{0};
+  alignas(64) std::atomic<std::uint32_t> idle_{0};
+  mutable std::mutex join_mutex_;
+  std::atomic<bool> broken_claimed_{false};
+  std::string broken_message_;
+};
+
+}  // namespace detail
+
+std::size_t thread_pool_executor::default_max_workers() noexcept {
+  const std::size_t cpus = std::max(1u, std::thread::hardware_concurrency());
+  return std::min<std::size_t>(32, cpus + 4);
+}
+
+thread_pool_executor::thread_pool_executor(std::size_t max_workers,
+                                           std::function<void()> initializer)
+    : max_workers_(max_workers) {
+  if (max_workers == 0)
+    throw value_error("thread_pool_executor: max_workers must be greater than 0");
+  core_ = std::make_shared<detail::pool_core>(max_workers, std::move(initializer));
+  core_->start(core_);
+}
+
+thread_pool_executor::~thread_pool_executor() {
+  core_->shutdown(false);
+  core_->join_all(true);
+}
+
+void thread_pool_executor::shutdown(bool wait, bool cancel_futures) {
+  if (wait && core_->is_worker_thread())
+    throw invalid_state_error(
+        "thread_pool_executor::shutdown(wait=true) called from one of the pool's own "
+        "workers, which would wait for itself; use shutdown(false)");
+  core_->shutdown(cancel_futures);
+  if (wait) core_->join_all(false);
+}
+
+void thread_pool_executor::enter() { core_->enter(); }
+void thread_pool_executor::push_and_leave(detail::task_base* task) { core_->push_and_leave(task); }
+void thread_pool_executor::leave_without_push() noexcept { core_->leave_without_push(); }
+
+}  // namespace concur
