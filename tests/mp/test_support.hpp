@@ -7,6 +7,18 @@
 
 namespace concur::mp::testing {
 
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool sanitizer_handles_segv = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool sanitizer_handles_segv = true;
+#else
+inline constexpr bool sanitizer_handles_segv = false;
+#endif
+#else
+inline constexpr bool sanitizer_handles_segv = false;
+#endif
+
 // True once `pid` no longer exists (reaped), polling for at most `limit`.
 inline bool process_gone(int pid, std::chrono::milliseconds limit) {
   const auto end = std::chrono::steady_clock::now() + limit;

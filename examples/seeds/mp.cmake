@@ -1,0 +1,38 @@
+# CTest checks of the multiprocessing examples (see concur_example_test in CMakeLists.txt).
+if(TARGET mp_meta_tags)
+  # RE2 only for this example, not for the library.
+  find_path(RE2_INCLUDE_DIR re2/re2.h REQUIRED)
+  find_library(RE2 re2 REQUIRED)
+  target_include_directories(mp_meta_tags PRIVATE ${RE2_INCLUDE_DIR})
+  target_link_libraries(mp_meta_tags PRIVATE ${RE2})
+endif()
+
+concur_example_test(mp_five_processes PROGRAM mp_five_processes
+  ARGS --scale 0.01 --seed 7
+  EXPECT "All Processes are queued, let's see when they finish!"
+         "I am Worker 0, I slept for [1-9] seconds" "I am Worker 1, I slept for [1-9] seconds"
+         "I am Worker 2, I slept for [1-9] seconds" "I am Worker 3, I slept for [1-9] seconds"
+         "I am Worker 4, I slept for [1-9] seconds" "processes that exited cleanly: 5 of 5")
+
+concur_example_test(mp_pids PROGRAM mp_pids
+  ARGS --scale 0.01
+  EXPECT "\\[Process-0\\] PID: [0-9]+" "\\[Process-3\\] PID: [0-9]+"
+         "distinct worker PIDs: 4 of 4, main PID among them: no")
+
+concur_example_test(mp_pool_map PROGRAM mp_pool_map
+  ARGS --scale 0.01
+  EXPECT "^\\[1, 4, 9\\]")
+
+concur_example_test(mp_calculate_square PROGRAM mp_calculate_square
+  ARGS --scale 0.05
+  EXPECT "Sequential: [0-9.]+s" "Parallel: [0-9.]+s" "same results: yes"
+         "parallel faster: yes")
+
+concur_example_test(mp_primes_up_to_n PROGRAM mp_primes_up_to_n
+  ARGS --n 1000000
+  EXPECT "primes up to 1000000: 78498 \\(largest 999983\\)" "matches a sequential sieve: yes")
+
+concur_example_test(mp_meta_tags PROGRAM mp_meta_tags
+  ARGS --scale 0.01
+  EXPECT "page0: 1 meta tags, first: <meta name=\"key0\" content=\"page 0 tag 0\">"
+         "page5: 6 meta tags" "meta tags found: 21 \\(expected 21\\)")
