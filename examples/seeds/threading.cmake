@@ -8,7 +8,7 @@ concur_example_test(threading_five_threads PROGRAM threading_five_threads
          "the workers slept at the same time: yes")
 
 concur_example_test(threading_join PROGRAM threading_join
-  ARGS --scale 0.05
+  ARGS --scale 0.1
   EXPECT "\\[Task1\\] Starting" "\\[Task2\\] Starting" "\\[Task1\\] Completed!"
          "\\[Task2\\] Completed!" "All tasks completed" "the two sleeps overlapped: yes")
 
@@ -25,3 +25,14 @@ concur_example_test(threading_local PROGRAM threading_local
          "someone else's value in the shared variable: 3 of 4"
          "main thread's thread_local user is still: main"
          "thread_local objects destroyed at thread exit: 4")
+
+concur_example_test(threading_queue PROGRAM threading_queue
+  ARGS --scale 0.01
+  EXPECT "Working on 0 " "Finished 29\n" "All work completed\n"
+         "jobs processed exactly once: 30 of 30")
+
+concur_example_test(threading_timer PROGRAM threading_timer
+  ARGS --scale 0.01
+  EXPECT "^hello, world\nfirst timer fired: yes\n"
+         "second timer cancelled before firing: yes"
+         "hello, timer\nhello, timer\n")
