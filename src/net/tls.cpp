@@ -175,6 +175,16 @@ tls_engine::read_status tls_engine::read(std::string& out, std::size_t max) {
   fail("read", r);
 }
 
+tls_engine::read_status tls_engine::read(char* out, std::size_t max, std::size_t& got) {
+  got = 0;
+  int r = SSL_read_ex(ssl_.get(), out, max, &got);
+  if (r == 1) return read_status::data;
+  int err = SSL_get_error(ssl_.get(), r);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return read_status::want_more;
+  if (err == SSL_ERROR_ZERO_RETURN) return read_status::closed;
+  fail("read", r);
+}
+
 void tls_engine::write(std::string_view plaintext) {
   while (!plaintext.empty()) {
     std::size_t n = 0;

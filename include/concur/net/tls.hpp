@@ -77,6 +77,8 @@ class tls_engine {
   // Appends up to `max` decrypted bytes to `out`. want_more: more ciphertext is needed;
   // closed: the peer sent close_notify.
   read_status read(std::string& out, std::size_t max);
+  // The same into raw memory; `got` receives the count.
+  read_status read(char* out, std::size_t max, std::size_t& got);
   // Encrypts `plaintext` into the output (always all of it: the output BIO grows).
   void write(std::string_view plaintext);
   // Queues close_notify.

@@ -1,0 +1,15 @@
+#pragma once
+// concur::net: asyncio streams over TCP and TLS, name resolution off the loop.
+// The stream names are also reachable as concur::aio::open_connection etc., where asyncio
+// has them.
+#include "concur/net/errors.hpp"
+#include "concur/net/socket.hpp"
+#include "concur/net/streams.hpp"
+#include "concur/net/tls.hpp"
+
+namespace concur::aio {
+using net::open_connection;
+using net::start_server;
+using net::stream_reader;
+using net::stream_writer;
+}  // namespace concur::aio

@@ -1,0 +1,915 @@
+#include "concur/net/streams.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "stream_core.hpp"
+
+namespace concur::net {
+
+namespace detail {
+
+// ------------------------------------------------------------------ parking
+
+void park_slot::wake() noexcept {
+  if (park_awaiter* w = std::exchange(waiter, nullptr)) {
+    if (w->scheduled()) w->task->loop()->remove_timer(w);
+    w->task->wake();
+  }
+}
+
+park_awaiter::~park_awaiter() {
+  if (slot->waiter == this) slot->waiter = nullptr;
+  if (scheduled() && task != nullptr) task->loop()->remove_timer(this);
+}
+
+bool park_awaiter::await_suspend(std::coroutine_handle<> h) {
+  task = &aio::detail::running_task();
+  if (task->take_cancel()) {
+    cancelled = true;
+    return false;
+  }
+  if (slot->waiter != nullptr) {
+    throw aio::invalid_state_error(std::string(what) + " " + *where +
+                                   ": another coroutine is already waiting on this stream");
+  }
+  if (deadline && *deadline <= aio::clock::now()) {
+    timed_out = true;
+    return false;
+  }
+  slot->waiter = this;
+  if (deadline) {
+    fire = &on_timer;
+    task->loop()->add_timer(this, *deadline);
+  }
+  task->suspend(h, &on_cancel, this);
+  return true;
+}
+
+void park_awaiter::await_resume() {
+  if (slot->waiter == this) slot->waiter = nullptr;
+  if (scheduled()) task->loop()->remove_timer(this);
+  if (cancelled) throw aio::cancelled_error();
+  if (timed_out) throw timeout_error(std::string(what) + " " + *where + " timed out");
+}
+
+void park_awaiter::on_timer(aio::detail::timer_node* n) noexcept {
+  auto* self = static_cast<park_awaiter*>(n);
+  if (self->slot->waiter != self) return;  // already woken this turn
+  self->slot->waiter = nullptr;
+  self->timed_out = true;
+  self->task->wake();
+}
+
+void park_awaiter::on_cancel(void* p) noexcept {
+  auto* self = static_cast<park_awaiter*>(p);
+  if (self->scheduled()) self->task->loop()->remove_timer(self);
+  if (self->slot->waiter == self) self->slot->waiter = nullptr;
+  self->cancelled = true;
+  self->task->wake();
+}
+
+fill_awaiter::fill_awaiter(std::shared_ptr<stream_core> c) noexcept : core(std::move(c)) {}
+fill_awaiter::~fill_awaiter() = default;
+
+bool fill_awaiter::await_ready() {
+  if (!core) throw connection_error("read from a stream_reader that is not connected");
+  before = core->buffered_size();
+  if (core->read_done()) return true;
+  core->ensure_reading();
+  return false;
+}
+
+bool fill_awaiter::await_suspend(std::coroutine_handle<> h) {
+  std::optional<aio::clock::time_point> deadline;
+  if (core->read_timeout) deadline = aio::clock::now() + *core->read_timeout;
+  park.emplace(core->read_slot, deadline, &core->where(), "read from");
+  return park->await_suspend(h);
+}
+
+bool fill_awaiter::await_resume() {
+  if (park) park->await_resume();
+  if (core->buffered_size() > before) return true;
+  core->check_failure();
+  return false;
+}
+
+drain_awaiter::drain_awaiter(std::shared_ptr<stream_core> c) noexcept : core(std::move(c)) {}
+drain_awaiter::~drain_awaiter() = default;
+
+bool drain_awaiter::await_ready() {
+  if (!core) throw connection_error("drain on a stream_writer that is not connected");
+  core->check_failure();
+  return core->write_ready();
+}
+
+bool drain_awaiter::await_suspend(std::coroutine_handle<> h) {
+  park.emplace(core->write_slot, std::nullopt, &core->where(), "write to");
+  return park->await_suspend(h);
+}
+
+void drain_awaiter::await_resume() {
+  if (park) park->await_resume();
+  core->check_failure();
+}
+
+// ------------------------------------------------------------------ transport
+
+namespace {
+constexpr std::size_t read_chunk = 64 * 1024;
+}
+
+stream_core::stream_core(aio::event_loop& loop, fd_handle fd, std::string where, std::size_t limit_,
+                         std::size_t high_water)
+    : limit(limit_),
+      loop_(&loop),
+      fd_(std::move(fd)),
+      where_(std::move(where)),
+      high_water_(high_water),
+      low_water_(high_water / 4) {}
+
+stream_core::~stream_core() {
+  if (reading_) loop_->remove_reader(fd_.get());
+  if (writing_) loop_->remove_writer(fd_.get());
+  linger_.cancel();
+}
+
+void stream_core::start_reading() {
+  if (reading_ || closed_ || eof_ || error_) return;
+  loop_->add_reader(fd_.get(), [this] { on_readable(); });
+  reading_ = true;
+}
+
+void stream_core::ensure_reading() noexcept {
+  if (!reading_ && !closing_) {
+    try {
+      start_reading();
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  }
+}
+
+void stream_core::pause_reading() noexcept {
+  if (reading_) {
+    loop_->remove_reader(fd_.get());
+    reading_ = false;
+  }
+}
+
+void stream_core::consume(std::size_t n) noexcept {
+  rbuf_.consume(n);
+  if (!reading_ && !eof_ && !closing_ && !error_ && rbuf_.size() < limit) ensure_reading();
+}
+
+void stream_core::pump_read() {
+  if (!tls_) {
+    char* p = rbuf_.prepare(read_chunk);
+    ssize_t n = ::recv(fd_.get(), p, rbuf_.tail_room(), 0);
+    if (n > 0) {
+      rbuf_.commit(static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      eof_ = true;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      throw_errno(errno, "cannot read from", where_);
+    }
+    return;
+  }
+  char cipher[16 * 1024];
+  ssize_t n = ::recv(fd_.get(), cipher, sizeof cipher, 0);
+  if (n > 0) {
+    tls_->receive(std::string_view(cipher, static_cast<std::size_t>(n)));
+  } else if (n == 0) {
+    // A peer that closes without close_notify: treated as EOF, as Python's
+    // suppress_ragged_eofs does; HTTP framing still detects truncated bodies.
+    eof_ = true;
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    throw_errno(errno, "cannot read from", where_);
+  }
+  if (handshaking_) return;
+  for (;;) {
+    std::size_t got = 0;
+    char* p = rbuf_.prepare(16 * 1024);
+    auto st = tls_->read(p, rbuf_.tail_room(), got);
+    rbuf_.commit(got);
+    if (st == tls_engine::read_status::want_more) break;
+    if (st == tls_engine::read_status::closed) {
+      eof_ = true;
+      break;
+    }
+  }
+  // Post-handshake messages (key updates, alerts) may need sending.
+  if (tls_->has_output()) {
+    tls_out_.clear();
+    tls_->take_output(tls_out_);
+    wbuf_.append(tls_out_);
+    flush_now();
+    if (!wbuf_.empty()) want_write();
+  }
+}
+
+void stream_core::on_readable() noexcept {
+  std::size_t before = rbuf_.size();
+  try {
+    pump_read();
+  } catch (...) {
+    fail(std::current_exception());
+    return;
+  }
+  if (eof_) pause_reading();
+  if (rbuf_.size() >= 2 * limit) pause_reading();
+  if (rbuf_.size() != before || eof_ || handshaking_) read_slot.wake();
+}
+
+void stream_core::flush_now() {
+  while (!wbuf_.empty()) {
+    auto v = wbuf_.view();
+    ssize_t n = ::send(fd_.get(), v.data(), v.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      wbuf_.consume(static_cast<std::size_t>(n));
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      int code = n < 0 ? errno : EPIPE;
+      wbuf_.clear();
+      try {
+        throw_errno(code, "cannot write to", where_);
+      } catch (...) {
+        fail(std::current_exception());
+      }
+      return;
+    }
+  }
+}
+
+void stream_core::want_write() {
+  if (writing_ || closed_) return;
+  loop_->add_writer(fd_.get(), [this] { on_writable(); });
+  writing_ = true;
+}
+
+void stream_core::on_writable() noexcept {
+  flush_now();
+  if (wbuf_.empty() && writing_) {
+    loop_->remove_writer(fd_.get());
+    writing_ = false;
+    if (write_eof_sent_ && !tls_) ::shutdown(fd_.get(), SHUT_WR);
+    if (closing_) {
+      finish_close();
+      return;
+    }
+  }
+  if (wbuf_.size() <= low_water_ || error_) write_slot.wake();
+}
+
+void stream_core::fail(std::exception_ptr e) noexcept {
+  if (!error_) error_ = e;
+  pause_reading();
+  if (writing_) {
+    loop_->remove_writer(fd_.get());
+    writing_ = false;
+  }
+  wbuf_.clear();
+  read_slot.wake();
+  write_slot.wake();
+  if (closing_) finish_close();
+}
+
+aio::task<void> stream_core::finish_connecting(std::optional<aio::clock::time_point> deadline) {
+  want_write();
+  co_await park_awaiter(write_slot, deadline, &where_, "connect to");
+  finish_connect(fd_.get(), where_);
+  peer = endpoint::peer_of(fd_.get());
+  local = endpoint::local_of(fd_.get());
+}
+
+aio::task<void> stream_core::handshake(tls_engine engine,
+                                       std::optional<aio::clock::time_point> deadline) {
+  tls_.emplace(std::move(engine));
+  handshaking_ = true;
+  start_reading();
+  for (;;) {
+    check_failure();
+    bool done = tls_->handshake();
+    if (tls_->has_output()) {
+      tls_out_.clear();
+      tls_->take_output(tls_out_);
+      wbuf_.append(tls_out_);
+      flush_now();
+      check_failure();
+      if (!wbuf_.empty()) want_write();
+    }
+    if (done) break;
+    if (eof_) throw tls_error(where_ + ": connection closed during the TLS handshake");
+    co_await park_awaiter(read_slot, deadline, &where_, "TLS handshake with");
+  }
+  handshaking_ = false;
+  // Application data that arrived with the last handshake flight is already in the engine.
+  try {
+    for (;;) {
+      std::size_t got = 0;
+      char* p = rbuf_.prepare(16 * 1024);
+      auto st = tls_->read(p, rbuf_.tail_room(), got);
+      rbuf_.commit(got);
+      if (st == tls_engine::read_status::want_more) break;
+      if (st == tls_engine::read_status::closed) {
+        eof_ = true;
+        break;
+      }
+    }
+  } catch (...) {
+    fail(std::current_exception());
+    throw;
+  }
+}
+
+void stream_core::write(std::string_view data) {
+  if (closing_ || closed_) throw connection_error("write to " + where_ + " after close()");
+  check_failure();
+  if (tls_) {
+    tls_->write(data);
+    tls_out_.clear();
+    tls_->take_output(tls_out_);
+    data = tls_out_;
+  }
+  if (wbuf_.empty()) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        data.remove_prefix(static_cast<std::size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;
+      } else {
+        int code = n < 0 ? errno : EPIPE;
+        try {
+          throw_errno(code, "cannot write to", where_);
+        } catch (...) {
+          fail(std::current_exception());
+        }
+        return;
+      }
+    }
+  }
+  if (!data.empty()) {
+    wbuf_.append(data);
+    want_write();
+  }
+}
+
+void stream_core::write_eof() {
+  if (tls_) throw connection_error("write_eof() is not possible on a TLS stream to " + where_);
+  if (write_eof_sent_ || closed_) return;
+  write_eof_sent_ = true;
+  if (wbuf_.empty()) ::shutdown(fd_.get(), SHUT_WR);
+}
+
+void stream_core::close() noexcept {
+  if (closing_) return;
+  closing_ = true;
+  pause_reading();
+  if (tls_ && !handshaking_ && !error_) {
+    try {
+      tls_->shutdown();
+      tls_out_.clear();
+      tls_->take_output(tls_out_);
+      wbuf_.append(tls_out_);
+    } catch (...) {
+    }
+  }
+  if (!error_) flush_now();
+  if (wbuf_.empty() || error_) {
+    finish_close();
+    return;
+  }
+  try {
+    want_write();
+    // A peer that never reads must not keep the socket (and wait_closed) forever.
+    std::weak_ptr<stream_core> weak = weak_from_this();
+    linger_ = loop_->call_later(std::chrono::seconds(30), [weak] {
+      if (auto self = weak.lock()) self->abort();
+    });
+  } catch (...) {
+    finish_close();
+  }
+}
+
+void stream_core::abort() noexcept {
+  closing_ = true;
+  wbuf_.clear();
+  finish_close();
+}
+
+void stream_core::finish_close() noexcept {
+  if (closed_) return;
+  closed_ = true;
+  eof_ = true;
+  pause_reading();
+  if (writing_) {
+    loop_->remove_writer(fd_.get());
+    writing_ = false;
+  }
+  linger_.cancel();
+  fd_.reset();
+  read_slot.wake();
+  write_slot.wake();
+  closed_slot_.wake();
+}
+
+aio::task<void> stream_core::wait_closed() {
+  auto keep = shared_from_this();
+  while (!closed_) co_await park_awaiter(closed_slot_, std::nullopt, &where_, "close of");
+}
+
+}  // namespace detail
+
+// ------------------------------------------------------------------ reader / writer
+
+namespace {
+detail::stream_core& need(const std::shared_ptr<detail::stream_core>& c) {
+  if (!c) throw connection_error("stream is not connected");
+  return *c;
+}
+}  // namespace
+
+bool stream_reader::at_eof() const noexcept { return core_ && core_->at_eof(); }
+std::string_view stream_reader::buffered() const noexcept {
+  return core_ ? core_->buffered() : std::string_view();
+}
+void stream_reader::consume(std::size_t n) noexcept {
+  if (core_) core_->consume(n);
+}
+detail::fill_awaiter stream_reader::fill() { return detail::fill_awaiter(core_); }
+void stream_reader::set_read_timeout(std::optional<duration> timeout) noexcept {
+  if (core_) core_->read_timeout = timeout;
+}
+void stream_reader::set_limit(std::size_t limit) noexcept {
+  if (core_) core_->limit = limit;
+}
+
+namespace {
+aio::task<std::string> read_impl(std::shared_ptr<detail::stream_core> core, std::ptrdiff_t n) {
+  need(core);
+  if (n == 0) co_return std::string();
+  if (n < 0) {
+    while (co_await detail::fill_awaiter(core)) {
+    }
+    std::string all(core->buffered());
+    core->consume(all.size());
+    co_return all;
+  }
+  if (core->buffered().empty()) co_await detail::fill_awaiter(core);
+  auto take = std::min<std::size_t>(static_cast<std::size_t>(n), core->buffered().size());
+  std::string out(core->buffered().substr(0, take));
+  core->consume(take);
+  co_return out;
+}
+}  // namespace
+
+aio::task<std::string> stream_reader::read(std::ptrdiff_t n) { return read_impl(core_, n); }
+
+aio::task<std::string> stream_reader::readexactly(std::size_t n) {
+  auto core = core_;
+  need(core);
+  while (core->buffered().size() < n) {
+    if (!co_await detail::fill_awaiter(core)) {
+      std::string partial(core->buffered());
+      core->consume(partial.size());
+      throw incomplete_read_error(std::move(partial), n);
+    }
+  }
+  std::string out(core->buffered().substr(0, n));
+  core->consume(n);
+  co_return out;
+}
+
+namespace {
+aio::task<std::string> readuntil_impl(std::shared_ptr<detail::stream_core> core,
+                                      std::string separator) {
+  need(core);
+  if (separator.empty()) throw error("readuntil: separator must not be empty");
+  std::size_t searched = 0;
+  for (;;) {
+    auto view = core->buffered();
+    auto pos = view.find(separator, searched);
+    if (pos != std::string_view::npos) {
+      auto end = pos + separator.size();
+      if (end > core->limit)
+        throw limit_overrun_error("separator found, but chunk is longer than limit", end);
+      std::string out(view.substr(0, end));
+      core->consume(end);
+      co_return out;
+    }
+    if (view.size() > core->limit)
+      throw limit_overrun_error("separator is not found, and chunk exceed the limit", view.size());
+    searched = view.size() >= separator.size() ? view.size() - separator.size() + 1 : 0;
+    if (!co_await detail::fill_awaiter(core)) {
+      std::string partial(core->buffered());
+      core->consume(partial.size());
+      throw incomplete_read_error(std::move(partial), 0);
+    }
+  }
+}
+}  // namespace
+
+aio::task<std::string> stream_reader::readuntil(std::string separator) {
+  return readuntil_impl(core_, std::move(separator));
+}
+aio::task<std::string> stream_reader::readuntil() { return readuntil_impl(core_, "\n"); }
+
+aio::task<std::string> stream_reader::readline() {
+  try {
+    co_return co_await readuntil_impl(core_, "\n");
+  } catch (const incomplete_read_error& e) {
+    co_return e.partial();
+  }
+}
+
+void stream_writer::write(std::string_view data) { need(core_).write(data); }
+detail::drain_awaiter stream_writer::drain() { return detail::drain_awaiter(core_); }
+bool stream_writer::can_write_eof() const noexcept { return core_ && core_->can_write_eof(); }
+void stream_writer::write_eof() { need(core_).write_eof(); }
+void stream_writer::close() {
+  if (core_) core_->close();
+}
+bool stream_writer::is_closing() const noexcept { return !core_ || core_->is_closing(); }
+aio::task<void> stream_writer::wait_closed() {
+  if (core_) co_await core_->wait_closed();
+}
+void stream_writer::abort() noexcept {
+  if (core_) core_->abort();
+}
+std::optional<endpoint> stream_writer::get_extra_info(std::string_view name) const {
+  if (!core_) return std::nullopt;
+  if (name == "peername") return core_->peer;
+  if (name == "sockname") return core_->local;
+  return std::nullopt;
+}
+endpoint stream_writer::peername() const { return need(core_).peer; }
+endpoint stream_writer::sockname() const { return need(core_).local; }
+std::string stream_writer::tls_version() const { return need(core_).tls_version(); }
+std::size_t stream_writer::write_buffer_size() const noexcept {
+  return core_ ? core_->write_buffer_size() : 0;
+}
+void stream_writer::set_write_buffer_limits(std::size_t high, std::optional<std::size_t> low) {
+  need(core_).set_write_limits(high, low ? *low : high / 4);
+}
+
+// ------------------------------------------------------------------ DNS
+
+namespace {
+
+// The result of one getaddrinfo call on a helper thread, handed back through the loop.
+struct lookup_state {
+  std::vector<endpoint> result;
+  std::exception_ptr error;
+  bool done = false;
+  detail::park_slot slot;
+};
+
+// getaddrinfo blocks, so it runs on its own short-lived thread (asyncio uses the default
+// executor); the answer comes back through call_soon_threadsafe. The thread holds the state
+// alive, so an abandoned lookup (cancelled, timed out) finishes harmlessly.
+aio::task<std::vector<endpoint>> resolve_until(std::string host, std::uint16_t port,
+                                               std::optional<aio::clock::time_point> deadline) {
+  endpoint numeric;
+  if (host.empty()) host = "localhost";
+  if (endpoint::from_numeric(host, port, numeric)) co_return std::vector<endpoint>{numeric};
+  auto& loop = aio::get_running_loop();
+  auto state = std::make_shared<lookup_state>();
+  std::thread([state, host, port, &loop] {
+    std::vector<endpoint> r;
+    std::exception_ptr e;
+    try {
+      r = resolve_blocking(host, port);
+    } catch (...) {
+      e = std::current_exception();
+    }
+    try {
+      loop.call_soon_threadsafe([state, r = std::move(r), e]() mutable {
+        state->result = std::move(r);
+        state->error = e;
+        state->done = true;
+        state->slot.wake();
+      });
+    } catch (...) {
+      // The loop closed meanwhile: nobody waits any more.
+    }
+  }).detach();
+  std::string where = host_port(host, port);
+  while (!state->done) co_await detail::park_awaiter(state->slot, deadline, &where, "resolve");
+  if (state->error) std::rethrow_exception(state->error);
+  co_return std::move(state->result);
+}
+
+}  // namespace
+
+aio::task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port) {
+  return resolve_until(std::move(host), port, std::nullopt);
+}
+
+// ------------------------------------------------------------------ open_connection
+
+namespace {
+
+std::optional<aio::clock::time_point> deadline_after(const std::optional<duration>& d) {
+  if (!d) return std::nullopt;
+  return aio::clock::now() + *d;
+}
+
+}  // namespace
+
+namespace {
+// GCC 12 mishandles default arguments of coroutine parameters (a double destruction), so
+// every public entry point with defaults is a plain function forwarding to a coroutine.
+aio::task<stream_pair> open_connection_impl(std::string host, std::uint16_t port,
+                                            connection_options options) {
+  auto& loop = aio::get_running_loop();
+  std::string where = host_port(host, port);
+  auto deadline = deadline_after(options.connect_timeout);
+  if (options.tls && options.tls->is_server())
+    throw tls_error("open_connection to " + where + " needs a client TLS context");
+
+  // The lookup counts against the connect deadline too.
+  std::vector<endpoint> addresses = co_await resolve_until(host, port, deadline);
+
+  std::exception_ptr last;
+  for (const auto& ep : addresses) {
+    std::shared_ptr<detail::stream_core> core;
+    try {
+      bool in_progress = false;
+      fd_handle fd = start_connect(ep, in_progress, where);
+      core = std::make_shared<detail::stream_core>(loop, std::move(fd), where, options.limit,
+                                                   options.high_water);
+      if (in_progress) {
+        co_await core->finish_connecting(deadline);
+      } else {
+        core->peer = endpoint::peer_of(core->fd());
+        core->local = endpoint::local_of(core->fd());
+      }
+    } catch (const timeout_error&) {
+      throw;
+    } catch (const connection_error&) {
+      last = std::current_exception();
+      continue;
+    }
+    if (options.tls) {
+      std::string name = options.server_hostname.empty() ? host : options.server_hostname;
+      co_await core->handshake(tls_engine(*options.tls, name, where), deadline);
+    }
+    core->read_timeout = options.read_timeout;
+    core->start_reading();
+    co_return stream_pair{stream_reader(core), stream_writer(core)};
+  }
+  if (last) std::rethrow_exception(last);
+  throw connection_error("cannot connect to " + where + ": no address");
+}
+}  // namespace
+
+aio::task<stream_pair> open_connection(std::string host, std::uint16_t port,
+                                       connection_options options) {
+  return open_connection_impl(std::move(host), port, std::move(options));
+}
+aio::task<stream_pair> open_connection(std::string host, std::uint16_t port) {
+  return open_connection_impl(std::move(host), port, connection_options());
+}
+
+// ------------------------------------------------------------------ server
+
+namespace detail {
+
+class server_core : public std::enable_shared_from_this<server_core> {
+ public:
+  server_core(aio::event_loop& loop, client_connected_cb handler, server_options options)
+      : loop_(&loop), handler_(std::move(handler)), options_(std::move(options)) {}
+  ~server_core() {
+    for (auto& l : listeners_) {
+      if (l.reading) loop_->remove_reader(l.fd.get());
+    }
+  }
+
+  void listen(const endpoint& ep) {
+    listen_options lo;
+    lo.backlog = options_.backlog;
+    lo.reuse_port = options_.reuse_port;
+    listener l;
+    l.fd = open_listener(ep, lo);
+    l.ep = endpoint::local_of(l.fd.get());
+    listeners_.push_back(std::move(l));
+  }
+
+  void start() {
+    serving_ = true;
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+      loop_->add_reader(listeners_[i].fd.get(), [this, i] { on_accept(i); });
+      listeners_[i].reading = true;
+    }
+  }
+
+  void close() {
+    if (!serving_ && listeners_.empty()) return;
+    serving_ = false;
+    for (auto& l : listeners_) {
+      if (l.reading) loop_->remove_reader(l.fd.get());
+      l.reading = false;
+    }
+    listeners_.clear();
+    forever_slot_.wake();
+    maybe_done();
+  }
+
+  void close_clients() {
+    for (auto& weak : clients_) {
+      if (auto c = weak.lock()) c->close();
+    }
+  }
+
+  aio::task<void> wait_closed() {
+    auto keep = shared_from_this();
+    static const std::string where = "server";
+    while (serving_ || active_ > 0) {
+      park_slot mine;
+      closed_waiters_.push_back(&mine);
+      struct unlist {
+        std::vector<park_slot*>& v;
+        park_slot* s;
+        ~unlist() { std::erase(v, s); }
+      } guard{closed_waiters_, &mine};
+      co_await park_awaiter(mine, std::nullopt, &where, "wait_closed of");
+    }
+  }
+
+  aio::task<void> serve_forever() {
+    auto keep = shared_from_this();
+    static const std::string where = "server";
+    if (!serving_) start();
+    while (serving_) co_await park_awaiter(forever_slot_, std::nullopt, &where, "serve_forever");
+  }
+
+  bool serving() const noexcept { return serving_; }
+  std::size_t active() const noexcept { return active_; }
+  std::vector<endpoint> sockets() const {
+    std::vector<endpoint> out;
+    for (const auto& l : listeners_) out.push_back(l.ep);
+    if (out.empty()) out = bound_;
+    return out;
+  }
+  void remember_bound() { bound_ = sockets(); }
+
+ private:
+  struct listener {
+    fd_handle fd;
+    endpoint ep;
+    bool reading = false;
+  };
+
+  void on_accept(std::size_t i) noexcept {
+    // Accept what is queued now, a bounded batch per turn so one busy listener cannot starve
+    // the loop.
+    for (int batch = 0; batch < 64 && i < listeners_.size(); ++batch) {
+      int fd = ::accept4(listeners_[i].fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE) {
+          loop_->call_exception_handler(
+              {"accept on " + listeners_[i].ep.str() + " failed: too many open files", {}, {}});
+        }
+        return;
+      }
+      try {
+        spawn(fd_handle(fd));
+      } catch (...) {
+        loop_->call_exception_handler(
+            {"cannot start a connection handler", std::current_exception(), {}});
+      }
+    }
+  }
+
+  void spawn(fd_handle fd) {
+    set_nodelay(fd.get());
+    endpoint peer = endpoint::peer_of(fd.get());
+    auto core = std::make_shared<stream_core>(*loop_, std::move(fd), peer.str(), options_.limit,
+                                              options_.high_water);
+    core->peer = peer;
+    core->local = endpoint::local_of(core->fd());
+    ++active_;
+    // Prune dead entries now and then so the list stays the size of the live set.
+    if (clients_.size() > 2 * active_ + 16) {
+      std::erase_if(clients_, [](const std::weak_ptr<stream_core>& w) { return w.expired(); });
+    }
+    clients_.push_back(core);
+    loop_->create_task(run_client(shared_from_this(), std::move(core)));
+  }
+
+  static aio::task<void> run_client(std::shared_ptr<server_core> self,
+                                    std::shared_ptr<stream_core> core) {
+    try {
+      if (self->options_.tls) {
+        co_await core->handshake(tls_engine(*self->options_.tls, "", core->where()),
+                                 aio::clock::now() + self->options_.handshake_timeout);
+      }
+      core->start_reading();
+      co_await self->handler_(stream_reader(core), stream_writer(core));
+    } catch (const aio::cancelled_error&) {
+      // The loop is shutting down: close quietly.
+    } catch (...) {
+      self->loop_->call_exception_handler(
+          {"Unhandled exception in client_connected_cb for " + core->where(),
+           std::current_exception(),
+           {}});
+    }
+    core->close();
+    --self->active_;
+    self->maybe_done();
+  }
+
+  void maybe_done() {
+    if (serving_ || active_ > 0) return;
+    for (park_slot* s : closed_waiters_) s->wake();
+  }
+
+  aio::event_loop* loop_;
+  client_connected_cb handler_;
+  server_options options_;
+  std::vector<listener> listeners_;
+  std::vector<endpoint> bound_;
+  std::vector<std::weak_ptr<stream_core>> clients_;
+  std::vector<park_slot*> closed_waiters_;
+  park_slot forever_slot_;
+  std::size_t active_ = 0;
+  bool serving_ = false;
+};
+
+}  // namespace detail
+
+void server::close() {
+  if (core_) core_->close();
+}
+void server::close_clients() {
+  if (core_) core_->close_clients();
+}
+aio::task<void> server::wait_closed() {
+  if (core_) co_await core_->wait_closed();
+}
+aio::task<void> server::serve_forever() {
+  if (core_) co_await core_->serve_forever();
+}
+bool server::is_serving() const noexcept { return core_ && core_->serving(); }
+std::vector<endpoint> server::sockets() const {
+  return core_ ? core_->sockets() : std::vector<endpoint>{};
+}
+std::uint16_t server::port() const {
+  auto s = sockets();
+  return s.empty() ? 0 : s.front().port();
+}
+std::size_t server::active_connections() const noexcept { return core_ ? core_->active() : 0; }
+
+namespace {
+aio::task<server> start_server_impl(client_connected_cb handler, std::string host,
+                                    std::uint16_t port, server_options options) {
+  if (!handler) throw error("start_server needs a client_connected_cb");
+  if (options.tls && !options.tls->is_server())
+    throw tls_error("start_server needs a server TLS context (tls_context::server)");
+  auto& loop = aio::get_running_loop();
+  std::vector<endpoint> addresses;
+  if (host.empty()) {
+    addresses = resolve_blocking("", port, true);
+  } else {
+    addresses = co_await resolve(host, port);
+  }
+  auto core = std::make_shared<detail::server_core>(loop, std::move(handler), std::move(options));
+  std::exception_ptr last;
+  std::size_t bound = 0;
+  for (const auto& ep : addresses) {
+    try {
+      core->listen(ep);
+      ++bound;
+    } catch (const connection_error&) {
+      last = std::current_exception();
+    }
+  }
+  if (bound == 0) {
+    if (last) std::rethrow_exception(last);
+    throw connection_error("cannot listen on " + host_port(host, port) + ": no address");
+  }
+  core->remember_bound();
+  core->start();
+  co_return server(std::move(core));
+}
+}  // namespace
+
+aio::task<server> start_server(client_connected_cb handler, std::string host, std::uint16_t port,
+                               server_options options) {
+  return start_server_impl(std::move(handler), std::move(host), port, std::move(options));
+}
+aio::task<server> start_server(client_connected_cb handler, std::string host, std::uint16_t port) {
+  return start_server_impl(std::move(handler), std::move(host), port, server_options());
+}
+
+}  // namespace concur::net
