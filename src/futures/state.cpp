@@ -1,4 +1,5 @@
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,9 +20,25 @@ std::uint32_t* word_address(const std::atomic<std::uint32_t>& word) noexcept {
   return reinterpret_cast<std::uint32_t*>(const_cast<std::atomic<std::uint32_t>*>(&word));
 }
 
-// Spins this many rounds before sleeping: a result that is microseconds away is cheaper to
-// wait for awake than through the kernel.
-constexpr int spin_rounds = 64;
+// Polls this many rounds (busy, then yielding the CPU, which on a machine with fewer cores
+// than threads lets the producer run) before sleeping: a result that is microseconds away
+// is cheaper to wait for awake than through the kernel.
+constexpr int pause_rounds = 64;
+constexpr int yield_rounds = 16;
+
+bool finished(std::uint32_t s) noexcept { return (s & phase_mask) >= phase_finished; }
+
+std::uint32_t poll_until_done(const std::atomic<std::uint32_t>& status) noexcept {
+  std::uint32_t s = status.load(std::memory_order_acquire);
+  for (int i = 0; i < pause_rounds + yield_rounds && !finished(s); ++i) {
+    if (i < pause_rounds)
+      cpu_relax();
+    else
+      sched_yield();
+    s = status.load(std::memory_order_acquire);
+  }
+  return s;
+}
 
 }  // namespace
 
@@ -169,11 +186,7 @@ void state_base::add_callback(std::unique_ptr<callback_node> node) noexcept {
 }
 
 void state_base::wait() const noexcept {
-  std::uint32_t s = status_.load(std::memory_order_acquire);
-  for (int i = 0; i < spin_rounds && (s & phase_mask) < phase_finished; ++i) {
-    cpu_relax();
-    s = status_.load(std::memory_order_acquire);
-  }
+  std::uint32_t s = poll_until_done(status_);
   while ((s & phase_mask) < phase_finished) {
     if (!(s & waiters_bit)) {
       if (!status_.compare_exchange_weak(s, s | waiters_bit, std::memory_order_acquire)) continue;
@@ -186,10 +199,7 @@ void state_base::wait() const noexcept {
 
 bool state_base::wait_until(clock::time_point deadline) const noexcept {
   std::uint32_t s = status_.load(std::memory_order_acquire);
-  for (int i = 0; i < spin_rounds && (s & phase_mask) < phase_finished; ++i) {
-    cpu_relax();
-    s = status_.load(std::memory_order_acquire);
-  }
+  if (!finished(s) && clock::now() < deadline) s = poll_until_done(status_);
   while ((s & phase_mask) < phase_finished) {
     if (!(s & waiters_bit)) {
       if (!status_.compare_exchange_weak(s, s | waiters_bit, std::memory_order_acquire)) continue;

@@ -19,12 +19,12 @@ namespace detail {
 // empty. Each queue is a ring buffer under its own mutex, so the main thread feeding two
 // workers contends with one worker at a time instead of all of them.
 //
-// Sleeping: a worker with nothing to do spins briefly, then publishes that it sleeps (its
-// `sleeping` futex word and the `idle_` count), re-checks the queues and sleeps. A submitter
-// wakes one sleeper only when `idle_` says there is one, so busy workers cost no syscalls.
-// Both sides write and then check with seq_cst operations (queue size, idle count, sleeping
-// word), so at least one of them sees the other: no lost wake-up. (Not fences: TSan does
-// not model them.)
+// Sleeping: a worker with nothing to do searches (polls) for a while, then publishes that it
+// sleeps (its `sleeping` futex word and the `idle_` count), re-checks the queues and sleeps.
+// A submitter wakes a sleeper only when no worker is searching, so a stream of work that
+// the workers keep up with costs no syscalls (see search()). Both sides write and then check with
+// seq_cst operations (queue size, idle count, sleeping word), so at least one of them sees the
+// other: no lost wake-up. (Not fences: TSan does not model them.)
 //
 // Shutdown: `gate_` holds the shutdown/broken/cancel bits and the number of submits in
 // flight. A submit counts itself in before checking the bits and out after pushing; workers
@@ -93,7 +93,7 @@ class pool_core {
       wake_all();
       return;
     }
-    if (idle_.load() != 0) wake_one(index);
+    if (searching_.load() == 0 && idle_.load() != 0) wake_one(index);
   }
 
   void shutdown(bool cancel_futures) {
@@ -132,14 +132,68 @@ class pool_core {
   static constexpr std::uint64_t cancel_bit = 4;
   static constexpr unsigned in_flight_shift = 3;
   static constexpr std::uint64_t in_flight_unit = std::uint64_t{1} << in_flight_shift;
-  // Rounds an idle worker polls the queues before it sleeps.
-  static constexpr int idle_spins = 200;
+  // Rounds an idle worker polls the queues before it sleeps: busy, then yielding.
+  static constexpr int pause_spins = 64;
+  static constexpr int yield_spins = 64;
+
+  // A FIFO of task pointers in a chain of fixed-size segments. Segments stay small (4 KiB)
+  // so that freeing them never makes malloc consolidate and hand memory back to the kernel,
+  // and one spare is kept so a queue that fills and empties does not allocate at all.
+  class segment_fifo {
+   public:
+    segment_fifo() : head_(std::make_unique<segment>()), tail_(head_.get()) {}
+
+    bool empty() const noexcept { return count_ == 0; }
+    std::size_t size() const noexcept { return count_; }
+
+    void push(task_base* task) {
+      if (tail_pos_ == segment_slots) {
+        std::unique_ptr<segment> fresh = spare_ ? std::move(spare_) : std::make_unique<segment>();
+        tail_->next = std::move(fresh);
+        tail_ = tail_->next.get();
+        tail_pos_ = 0;
+      }
+      tail_->slots[tail_pos_++] = task;
+      ++count_;
+    }
+
+    task_base* pop() noexcept {
+      if (count_ == 0) return nullptr;
+      task_base* task = head_->slots[head_pos_++];
+      --count_;
+      if (head_pos_ == segment_slots) {
+        std::unique_ptr<segment> used = std::exchange(head_, std::move(head_->next));
+        if (!head_) {  // it was the only segment
+          head_ = std::move(used);
+          tail_ = head_.get();
+          tail_pos_ = 0;
+        } else if (!spare_) {
+          spare_ = std::move(used);
+        }
+        head_pos_ = 0;
+      } else if (count_ == 0) {
+        head_pos_ = tail_pos_ = 0;  // both in the same segment: start over
+      }
+      return task;
+    }
+
+   private:
+    static constexpr std::size_t segment_slots = 511;
+    struct segment {
+      task_base* slots[segment_slots];
+      std::unique_ptr<segment> next;
+    };
+    std::unique_ptr<segment> head_;
+    segment* tail_;
+    std::size_t head_pos_ = 0;
+    std::size_t tail_pos_ = 0;
+    std::size_t count_ = 0;
+    std::unique_ptr<segment> spare_;
+  };
 
   struct alignas(64) worker_queue {
     std::mutex mutex;
-    std::vector<task_base*> ring;  // capacity is a power of two
-    std::size_t head = 0;
-    std::size_t count = 0;
+    segment_fifo fifo;
     // Lets empty queues be skipped without taking their lock.
     std::atomic<std::size_t> approx_size{0};
     // 1 while this queue's worker sleeps; a waker swaps it to 0 and futex-wakes it.
@@ -147,36 +201,23 @@ class pool_core {
 
     void push(task_base* task) {
       const std::lock_guard lock(mutex);
-      if (count == ring.size()) grow();
-      ring[(head + count) & (ring.size() - 1)] = task;
-      ++count;
-      approx_size.store(count);
+      fifo.push(task);
+      approx_size.store(fifo.size());
     }
     task_base* pop() {
       if (approx_size.load() == 0) return nullptr;
       const std::lock_guard lock(mutex);
-      if (count == 0) return nullptr;
-      task_base* task = ring[head];
-      head = (head + 1) & (ring.size() - 1);
-      --count;
-      approx_size.store(count);
+      task_base* task = fifo.pop();
+      approx_size.store(fifo.size());
       return task;
     }
     std::vector<task_base*> take_all() {
       std::vector<task_base*> out;
       const std::lock_guard lock(mutex);
-      out.reserve(count);
-      for (std::size_t i = 0; i < count; ++i) out.push_back(ring[(head + i) & (ring.size() - 1)]);
-      head = 0;
-      count = 0;
+      out.reserve(fifo.size());
+      while (task_base* t = fifo.pop()) out.push_back(t);
       approx_size.store(0);
       return out;
-    }
-    void grow() {
-      std::vector<task_base*> bigger(std::max<std::size_t>(256, ring.size() * 2));
-      for (std::size_t i = 0; i < count; ++i) bigger[i] = ring[(head + i) & (ring.size() - 1)];
-      ring.swap(bigger);
-      head = 0;
     }
   };
 
@@ -211,32 +252,62 @@ class pool_core {
         return;
       }
     }
-    worker_queue& own = queues_[me];
     for (;;) {
       task_base* task = find_work(me);
-      for (int i = 0; task == nullptr && i < idle_spins; ++i) {
-        cpu_relax();
-        task = find_work(me);
-      }
-      if (task == nullptr) {
-        idle_.fetch_add(1);
-        own.sleeping.store(1);
-        task = find_work(me);
-        if (task == nullptr && exit_allowed()) {
-          own.sleeping.store(0);
-          idle_.fetch_sub(1);
-          return;
-        }
-        if (task == nullptr) {
-          while (own.sleeping.load() == 1) futex_wait(own.sleeping, 1);
-        } else {
-          own.sleeping.store(0);
-        }
-        idle_.fetch_sub(1);
-        if (task == nullptr) continue;
-      }
+      if (task == nullptr) task = search(me);
+      if (task == nullptr) return;
       task->run();
     }
+  }
+
+  // The slow path of a worker whose queues ran dry: poll (first with pause, then yielding
+  // the CPU to the submitter), then sleep until woken. Returns nullptr when the worker must
+  // exit. While here the worker counts as `searching_`; a submitter only wakes a sleeper
+  // when nobody searches, and a searcher that finds work while more is queued passes the
+  // baton by waking one sleeper (the scheme Go's scheduler uses), so queued work is never
+  // left behind a worker that got stuck in a long task.
+  task_base* search(std::size_t me) {
+    worker_queue& own = queues_[me];
+    searching_.fetch_add(1);
+    for (;;) {
+      for (int i = 0; i < pause_spins + yield_spins; ++i) {
+        if (task_base* t = find_work(me)) {
+          stop_searching(me);
+          return t;
+        }
+        if (i < pause_spins)
+          cpu_relax();
+        else
+          std::this_thread::yield();
+      }
+      idle_.fetch_add(1);
+      own.sleeping.store(1);
+      searching_.fetch_sub(1);
+      task_base* task = find_work(me);
+      if (task == nullptr && exit_allowed()) {
+        own.sleeping.store(0);
+        idle_.fetch_sub(1);
+        return nullptr;
+      }
+      if (task == nullptr) {
+        while (own.sleeping.load() == 1) futex_wait(own.sleeping, 1);
+      } else {
+        own.sleeping.store(0);
+      }
+      idle_.fetch_sub(1);
+      if (task != nullptr) {
+        if (searching_.load() == 0) pass_baton(me);
+        return task;
+      }
+      searching_.fetch_add(1);
+    }
+  }
+
+  void stop_searching(std::size_t me) {
+    if (searching_.fetch_sub(1) == 1) pass_baton(me);
+  }
+  void pass_baton(std::size_t me) {
+    if (idle_.load() != 0 && !all_empty()) wake_one(me + 1 == queues_.size() ? 0 : me + 1);
   }
 
   void wake_one(std::size_t preferred) noexcept {
@@ -301,6 +372,7 @@ class pool_core {
   alignas(64) std::atomic<std::uint64_t> gate_{0};
   std::atomic<std::size_t> next_queue_{0};
   alignas(64) std::atomic<std::uint32_t> idle_{0};
+  std::atomic<std::uint32_t> searching_{0};
   mutable std::mutex join_mutex_;
   std::atomic<bool> broken_claimed_{false};
   std::string broken_message_;
