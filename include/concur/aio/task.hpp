@@ -1,5 +1,6 @@
 #pragma once
 #include <concur/aio/event_loop.hpp>
+#include <concur/aio/frame_allocator.hpp>
 #include <optional>
 
 namespace concur::aio {
@@ -75,6 +76,11 @@ class [[nodiscard]] task {
     };
     final_awaiter final_suspend() noexcept { return {}; }
     void unhandled_exception() noexcept { this->exception_ = std::current_exception(); }
+
+    static void* operator new(std::size_t size) { return detail::frame_allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept {
+      detail::frame_deallocate(p, size);
+    }
 
    private:
     friend class task;
