@@ -114,7 +114,11 @@ TEST(Timer, CancelAndFireRaceHasExactlyOneWinner) {
   // Whatever the interleaving, cancel() returns true exactly when the function never runs.
   int mismatches = 0;
   int cancelled_count = 0;
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  constexpr int rounds = 100;
+#else
   constexpr int rounds = 300;
+#endif
   for (int i = 0; i < rounds; ++i) {
     std::atomic<int> calls{0};
     concur::timer t(std::chrono::microseconds(i % 50), [&] { ++calls; });
@@ -143,6 +147,26 @@ TEST(Timer, ExceptionIsKeptNotFatal) {
   } catch (const std::runtime_error& e) {
     EXPECT_STREQ(e.what(), "boom");
   }
+}
+
+TEST(Timer, UnretrievedExceptionIsReportedOnStderr) {
+  testing::internal::CaptureStderr();
+  {
+    concur::timer t(0ms, [] { throw std::runtime_error("nobody looked at this"); });
+    t.start();
+    t.join();
+  }
+  const std::string reported = testing::internal::GetCapturedStderr();
+  EXPECT_NE(reported.find("nobody looked at this"), std::string::npos) << reported;
+
+  testing::internal::CaptureStderr();
+  {
+    concur::timer t(0ms, [] { throw 42; });
+    t.start();
+    t.join();
+    EXPECT_NE(t.exception(), nullptr);  // retrieved: the owner handles it, nothing printed
+  }
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
 }
 
 TEST(Timer, MisuseThrowsInvalidState) {

@@ -6,6 +6,7 @@
 #include <concur/futures/errors.hpp>
 #include <concur/threading/detail/deadline.hpp>
 #include <condition_variable>
+#include <cstdio>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -31,10 +32,15 @@ class timer {
 
   // Cancels, then waits for the thread; if the function is already running, that means
   // waiting for it to return. Must not run on the timer's own thread (from its function).
+  // An exception from the function that nobody asked for through exception() is reported on
+  // stderr here, as Python's default threading.excepthook would, rather than lost silently.
   ~timer() {
     cancel();
     if (thread_.joinable()) {
       thread_.join();
+    }
+    if (error_ && !error_seen_) {
+      report_unseen(error_);
     }
   }
 
@@ -94,6 +100,7 @@ class timer {
   // owner instead of terminating the program.
   std::exception_ptr exception() const {
     std::lock_guard lock(mutex_);
+    error_seen_ = true;
     return error_;
   }
 
@@ -116,6 +123,19 @@ class timer {
       std::invoke(fn, std::move(as)...);
     };
     return std::make_unique<callback<decltype(bound)>>(std::move(bound));
+  }
+
+  static void report_unseen(const std::exception_ptr& error) noexcept {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "concur::timer: the timer's function threw (never retrieved): %s\n",
+                   e.what());
+    } catch (...) {
+      std::fprintf(stderr,
+                   "concur::timer: the timer's function threw a non-std exception (never "
+                   "retrieved)\n");
+    }
   }
 
   void check_joinable() const {
@@ -156,6 +176,7 @@ class timer {
   bool fired_ = false;
   bool finished_ = false;
   std::exception_ptr error_;
+  mutable bool error_seen_ = false;
   std::thread::id worker_id_;
   std::thread thread_;
 };
