@@ -136,9 +136,10 @@ class pool_core {
   static constexpr int pause_spins = 64;
   static constexpr int yield_spins = 64;
 
-  // A FIFO of task pointers in a chain of fixed-size segments. Segments stay small (4 KiB)
-  // so that freeing them never makes malloc consolidate and hand memory back to the kernel,
-  // and one spare is kept so a queue that fills and empties does not allocate at all.
+  // A FIFO of task pointers in a chain of fixed-size segments. A segment stays under 1 KiB:
+  // glibc's malloc consolidates its fast bins (and then hands the freed task blocks back to
+  // the kernel, so the next tasks page-fault) on every request of 1 KiB or more. A few
+  // spares are kept so a queue that fills and empties does not allocate at all.
   class segment_fifo {
    public:
     segment_fifo() : head_(std::make_unique<segment>()), tail_(head_.get()) {}
@@ -148,7 +149,14 @@ class pool_core {
 
     void push(task_base* task) {
       if (tail_pos_ == segment_slots) {
-        std::unique_ptr<segment> fresh = spare_ ? std::move(spare_) : std::make_unique<segment>();
+        std::unique_ptr<segment> fresh;
+        if (spare_) {
+          fresh = std::move(spare_);
+          spare_ = std::move(fresh->next);
+          --spares_;
+        } else {
+          fresh = std::make_unique<segment>();
+        }
         tail_->next = std::move(fresh);
         tail_ = tail_->next.get();
         tail_pos_ = 0;
@@ -167,8 +175,10 @@ class pool_core {
           head_ = std::move(used);
           tail_ = head_.get();
           tail_pos_ = 0;
-        } else if (!spare_) {
+        } else if (spares_ < max_spares) {
+          used->next = std::move(spare_);
           spare_ = std::move(used);
+          ++spares_;
         }
         head_pos_ = 0;
       } else if (count_ == 0) {
@@ -178,7 +188,8 @@ class pool_core {
     }
 
    private:
-    static constexpr std::size_t segment_slots = 511;
+    static constexpr std::size_t segment_slots = 123;  // 1000 bytes with the link
+    static constexpr std::size_t max_spares = 1024;    // up to ~1 MiB kept per queue
     struct segment {
       task_base* slots[segment_slots];
       std::unique_ptr<segment> next;
@@ -188,7 +199,8 @@ class pool_core {
     std::size_t head_pos_ = 0;
     std::size_t tail_pos_ = 0;
     std::size_t count_ = 0;
-    std::unique_ptr<segment> spare_;
+    std::unique_ptr<segment> spare_;  // a stack of unused segments
+    std::size_t spares_ = 0;
   };
 
   struct alignas(64) worker_queue {
