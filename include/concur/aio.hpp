@@ -1,5 +1,6 @@
 #pragma once
 // asyncio for C++20: the whole concur::aio module.
+#include <concur/aio/bridge.hpp>
 #include <concur/aio/errors.hpp>
 #include <concur/aio/event_loop.hpp>
 #include <concur/aio/gather.hpp>

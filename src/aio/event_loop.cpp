@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <climits>
 #include <concur/aio/task.hpp>
+#include <concur/futures/thread_pool_executor.hpp>
 #include <cstdio>
 #include <system_error>
 #include <typeinfo>
@@ -316,6 +317,22 @@ event_loop::event_loop() {
     ::close(epoll_fd_);
     throw std::system_error(e, std::generic_category(), "epoll_ctl(eventfd)");
   }
+  inbox_ = std::make_shared<detail::loop_inbox>(wake_fd_);
+}
+
+thread_pool_executor& event_loop::default_executor() {
+  check_open();
+  if (!default_executor_) default_executor_ = std::make_unique<thread_pool_executor>();
+  return *default_executor_;
+}
+
+void event_loop::shutdown_default_executor() noexcept {
+  if (default_executor_) {
+    try {
+      default_executor_->shutdown(true);
+    } catch (...) {
+    }
+  }
 }
 
 event_loop::~event_loop() {
@@ -357,12 +374,7 @@ void event_loop::unregister_task(detail::task_base* t) noexcept {
 
 void event_loop::teardown() noexcept {
   closed_ = true;
-  std::vector<detail::callback_node*> posted;
-  {
-    std::lock_guard lock(ts_mutex_);
-    ts_closed_ = true;
-    posted.swap(ts_queue_);
-  }
+  std::vector<detail::callback_node*> posted = inbox_->close();
   // Every task forgets the loop first, so destructors that run below (frames unwinding,
   // captured handles) cannot reach back into half-destroyed loop state.
   std::vector<detail::task_base*> tasks;
@@ -408,6 +420,9 @@ void event_loop::teardown() noexcept {
   for (auto* t : pending) t->release();
   for (auto* t : callback_refs) t->release();
   for (auto* t : tasks) t->release();
+  // Work still running there may post results: the inbox is closed, so they are dropped.
+  shutdown_default_executor();
+  default_executor_.reset();
 }
 
 void event_loop::enter_running() {
@@ -440,40 +455,59 @@ void event_loop::run_forever() {
 
 void event_loop::stop() {
   stopping_.store(true, std::memory_order_relaxed);
-  if (running_loop_slot() != this) {
-    // Called from another thread: interrupt epoll_wait.
-    std::lock_guard lock(ts_mutex_);
-    if (!ts_closed_) {
-      std::uint64_t one = 1;
-      [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-    }
-  }
+  // From another thread: interrupt epoll_wait.
+  if (running_loop_slot() != this) inbox_->wake();
 }
 
-void event_loop::post_threadsafe(detail::callback_node* node) {
+namespace detail {
+
+bool loop_inbox::post(callback_node* node) noexcept {
   {
-    std::lock_guard lock(ts_mutex_);
-    if (!ts_closed_) {
-      ts_queue_.push_back(node);
-      if (!ts_pending_.exchange(true, std::memory_order_acq_rel)) {
+    std::lock_guard lock(mutex_);
+    if (!closed_) {
+      try {
+        queue_.push_back(node);
+      } catch (...) {
+        node->release();
+        return false;
+      }
+      if (!pending_.exchange(true, std::memory_order_acq_rel)) {
         std::uint64_t one = 1;
         [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
       }
-      return;
+      return true;
     }
   }
   node->release();
-  throw invalid_state_error("Event loop is closed");
+  return false;
 }
 
-void event_loop::drain_threadsafe() {
-  ts_pending_.store(false, std::memory_order_release);
-  std::vector<detail::callback_node*> batch;
-  {
-    std::lock_guard lock(ts_mutex_);
-    batch.swap(ts_queue_);
+void loop_inbox::wake() noexcept {
+  std::lock_guard lock(mutex_);
+  if (!closed_) {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
   }
-  for (auto* n : batch) {
+}
+
+std::vector<callback_node*> loop_inbox::take() {
+  pending_.store(false, std::memory_order_release);
+  std::vector<callback_node*> batch;
+  std::lock_guard lock(mutex_);
+  batch.swap(queue_);
+  return batch;
+}
+
+std::vector<callback_node*> loop_inbox::close() noexcept {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  return std::move(queue_);
+}
+
+}  // namespace detail
+
+void event_loop::drain_threadsafe() {
+  for (auto* n : inbox_->take()) {
     n->loop = this;
     ready_.push({&run_callback_item, n});
   }
@@ -513,7 +547,7 @@ void event_loop::run_once() {
   }
   if (timeout_ms == 0 && fds_registered_ == 0) {
     // Nothing to poll for: skip the syscall, only look at the cross-thread queue.
-    if (ts_pending_.load(std::memory_order_acquire)) drain_threadsafe();
+    if (inbox_->pending()) drain_threadsafe();
   } else {
     poll(timeout_ms);
   }
@@ -578,7 +612,7 @@ void event_loop::poll(int timeout_ms) {
       dispatch_fd(fd, events[i].events);
     }
   }
-  if (ts_pending_.load(std::memory_order_acquire)) drain_threadsafe();
+  if (inbox_->pending()) drain_threadsafe();
 }
 
 void event_loop::dispatch_fd(int fd, std::uint32_t events) {

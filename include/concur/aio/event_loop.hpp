@@ -15,6 +15,10 @@
 #include <utility>
 #include <vector>
 
+namespace concur {
+class thread_pool_executor;
+}
+
 namespace concur::aio {
 
 using clock = std::chrono::steady_clock;
@@ -136,6 +140,37 @@ template <class F>
 callback_node* make_callback(F&& f) {
   // Released by callback_node::release when the last of loop/handle lets go.
   return std::make_unique<callback_impl<std::decay_t<F>>>(std::forward<F>(f)).release();
+}
+
+// The loop's only cross-thread door (call_soon_threadsafe, bridges): a mutex-guarded list and
+// an eventfd. Shared, so a thread that finishes work after the loop is gone finds it closed
+// instead of touching freed memory.
+class loop_inbox {
+ public:
+  explicit loop_inbox(int wake_fd) noexcept : wake_fd_(wake_fd) {}
+  loop_inbox(const loop_inbox&) = delete;
+  loop_inbox& operator=(const loop_inbox&) = delete;
+  // Queues `node` and wakes the loop. False once the loop is closed (the node is released).
+  bool post(callback_node* node) noexcept;
+  // Interrupts epoll_wait (stop() from another thread).
+  void wake() noexcept;
+  bool pending() const noexcept { return pending_.load(std::memory_order_acquire); }
+  std::vector<callback_node*> take();
+  // No more posts; returns what was queued.
+  std::vector<callback_node*> close() noexcept;
+
+ private:
+  std::mutex mutex_;
+  std::vector<callback_node*> queue_;
+  std::atomic<bool> pending_{false};
+  bool closed_ = false;
+  int wake_fd_;
+};
+
+// Posts f to the loop behind `inbox` from any thread; false when that loop is closed.
+template <class F>
+bool post_to(loop_inbox& inbox, F&& f) {
+  return inbox.post(make_callback(std::forward<F>(f)));
 }
 
 class task_base;
@@ -397,8 +432,12 @@ class event_loop {
   // invalid_state_error once the loop is closed.
   template <class F>
   void call_soon_threadsafe(F&& f) {
-    post_threadsafe(detail::make_callback(std::forward<F>(f)));
+    if (!inbox_->post(detail::make_callback(std::forward<F>(f)))) {
+      throw invalid_state_error("Event loop is closed");
+    }
   }
+  // For bridges that may outlive the loop (see detail::post_to).
+  const std::shared_ptr<detail::loop_inbox>& inbox() const noexcept { return inbox_; }
 
   template <class T>
   T run_until_complete(task<T> t);
@@ -436,6 +475,11 @@ class event_loop {
   task_handle<T> create_task(task<T> t, std::string name = {});
   // Tasks created on this loop that are not done yet (asyncio.all_tasks).
   std::size_t pending_task_count() const noexcept { return pending_tasks_; }
+
+  // The executor behind aio::to_thread (asyncio's default executor), created on first use.
+  thread_pool_executor& default_executor();
+  // Waits for the default executor's running work and stops it (asyncio.run does this).
+  void shutdown_default_executor() noexcept;
 
   void set_exception_handler(exception_handler h) { handler_ = std::move(h); }
   // Resets to the default (prints to stderr).
@@ -482,7 +526,6 @@ class event_loop {
   static void run_callback_item(void* node) noexcept;
   static void fire_callback_timer(detail::timer_node* node) noexcept;
   void check_open() const;
-  void post_threadsafe(detail::callback_node* node);
   void drain_threadsafe();
   void run_once();
   void poll(int timeout_ms);
@@ -505,11 +548,9 @@ class event_loop {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
 
-  std::mutex ts_mutex_;
-  std::vector<detail::callback_node*> ts_queue_;
-  std::atomic<bool> ts_pending_{false};
+  std::shared_ptr<detail::loop_inbox> inbox_;
+  std::unique_ptr<thread_pool_executor> default_executor_;
   std::atomic<bool> stopping_{false};
-  bool ts_closed_ = false;  // guarded by ts_mutex_
 
   detail::task_base* all_tasks_ = nullptr;
   std::size_t pending_tasks_ = 0;

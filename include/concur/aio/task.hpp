@@ -323,6 +323,8 @@ T run(task<T> main, run_options options = {}) {
     ~finish() { loop.cancel_all_and_wait(); }
   } f{loop};
   return loop.run_until_complete(std::move(main));
+  // (finish's destructor then cancels what is left; the loop's destructor stops the default
+  // executor, waiting for work already running in it, as asyncio.run does.)
 }
 
 }  // namespace concur::aio
