@@ -6,4 +6,5 @@
 #include "concur/mp/errors.hpp"
 #include "concur/mp/pool.hpp"
 #include "concur/mp/process.hpp"
+#include "concur/mp/process_pool_executor.hpp"
 #include "concur/mp/queue.hpp"

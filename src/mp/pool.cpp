@@ -22,13 +22,16 @@ void pool::terminate() {
 std::size_t pool::size() const noexcept { return core_->size(); }
 std::vector<int> pool::pids() const { return core_->pids(); }
 
+void pool::cancel_pending() { core_->cancel_pending(); }
+
 void pool::submit_call(detail::prepared_call call, std::function<void(detail::outcome&&)> done,
-                       std::function<bool()> start) {
+                       std::function<bool()> start, std::function<void()> cancel) {
   detail::pool_task t;
   t.head = {detail::task_kind::call, call.invoker, call.fn};
   t.payload = std::move(call.payload);
   t.on_done = std::move(done);
   t.on_start = std::move(start);
+  t.on_cancel = std::move(cancel);
   std::vector<detail::pool_task> v;
   v.push_back(std::move(t));
   submit_tasks(std::move(v));

@@ -144,7 +144,13 @@ void pool_core::cancel_pending() {
     std::lock_guard lock(m_);
     dropped.swap(pending_);
   }
-  for (auto& t : dropped) fail(t, std::make_exception_ptr(cancelled_error()));
+  for (auto& t : dropped) {
+    if (t.on_cancel) {
+      t.on_cancel();
+    } else {
+      fail(t, std::make_exception_ptr(cancelled_error()));
+    }
+  }
 }
 
 std::vector<int> pool_core::pids() const {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "concur/futures/future.hpp"
 #include "concur/mp/detail/call.hpp"
 #include "concur/mp/detail/pool_core.hpp"
 #include "concur/mp/process.hpp"
@@ -192,6 +193,22 @@ class pool {
     }
   }
 
+  // Pool.apply_async: f(args...) in a worker; the result arrives through a concur::future.
+  // The future can be cancelled while the task waits for a worker. Its done-callbacks run on
+  // the pool's manager thread: keep them short and never wait on this pool from one.
+  template <class F, class... Args>
+  auto apply_async(F f, Args&&... args) {
+    using R = detail::call_result_t<F, detail::send_type_t<Args>...>;
+    if constexpr (!std::is_void_v<R>) detail::check_sendable<R>();
+    auto call = detail::prepare_call(false, f, std::forward<Args>(args)...);
+    auto p = std::make_shared<concur::promise<R>>();
+    concur::future<R> fut = p->get_future();
+    submit_call(
+        std::move(call), [p](detail::outcome&& o) { fulfil(*p, std::move(o)); },
+        [p] { return p->set_running_or_notify_cancel(); }, [fut]() mutable { fut.cancel(); });
+    return fut;
+  }
+
   // Pool.close: no more tasks; the workers exit once the queued ones are done.
   void close();
   // Pool.join: waits for the workers to exit; close() or terminate() first.
@@ -204,6 +221,8 @@ class pool {
   std::vector<int> pids() const;
 
  protected:
+  friend class process_pool_executor;
+
   template <class F, class T>
   using map_result_t = std::invoke_result_t<F&, T&>;
 
@@ -214,7 +233,33 @@ class pool {
   }
 
   void submit_call(detail::prepared_call call, std::function<void(detail::outcome&&)> done,
-                   std::function<bool()> start = {});
+                   std::function<bool()> start = {}, std::function<void()> cancel = {});
+
+  // Completes a promise from an outcome; never throws (it runs on the manager thread).
+  template <class R>
+  static void fulfil(concur::promise<R>& p, detail::outcome&& o) noexcept {
+    try {
+      if (o.error) {
+        p.set_exception(o.error);
+      } else if constexpr (std::is_void_v<R>) {
+        p.set_value();
+      } else {
+        R r{};
+        detail::fd_table none;
+        detail::decode_from(o.bytes, none, r);
+        p.set_value(std::move(r));
+      }
+    } catch (const concur::invalid_state_error&) {
+      // Cancelled meanwhile: nobody wants this result.
+    } catch (...) {
+      try {
+        p.set_exception(std::current_exception());
+      } catch (...) {
+      }
+    }
+  }
+  // cancel_futures of process_pool_executor::shutdown.
+  void cancel_pending();
 
   template <class F, class T, class Range>
   std::shared_ptr<detail::chunk_collector> submit_map(std::uintptr_t fn, const Range& items,

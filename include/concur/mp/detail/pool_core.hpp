@@ -30,6 +30,8 @@ struct pool_task {
   std::function<bool()> on_start;
   // Called exactly once, on the pool's manager thread, with the result or the error.
   std::function<void(outcome&&)> on_done;
+  // Called instead of on_done when cancel_pending() drops the task, if set.
+  std::function<void()> on_cancel;
 };
 
 struct pool_config {
@@ -52,7 +54,7 @@ class pool_core {
   void close();
   void join();
   void terminate();
-  // Fails every task not yet handed to a worker with cancelled_error.
+  // Cancels every task not yet handed to a worker (on_cancel, else cancelled_error).
   void cancel_pending();
   bool closed() const;
   std::size_t size() const noexcept { return cfg_.processes; }

@@ -1,0 +1,161 @@
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "concur/futures/errors.hpp"
+#include "concur/futures/future.hpp"
+#include "concur/mp/pool.hpp"
+
+namespace concur::mp {
+
+// What process_pool_executor::map returns: every call submitted at once, results read lazily
+// in order; a failed call rethrows when reached; with a timeout, timeout_error once it passed.
+// Destroying it cancels the calls whose results were not reached, as Python's map generator.
+template <class R>
+class executor_map_results {
+ public:
+  class iterator {
+   public:
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+    using iterator_concept = std::input_iterator_tag;
+    iterator() = default;
+    const R& operator*() const { return owner_->at(index_); }
+    iterator& operator++() {
+      owner_->futures_[index_] = concur::future<R>();  // frees the result, as Python's map does
+      ++index_;
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.done(); }
+
+   private:
+    friend class executor_map_results;
+    iterator(executor_map_results* o, std::size_t i) : owner_(o), index_(i) {}
+    bool done() const noexcept { return index_ >= owner_->futures_.size(); }
+    executor_map_results* owner_ = nullptr;
+    std::size_t index_ = 0;
+  };
+
+  executor_map_results(std::vector<concur::future<R>> futures,
+                       std::optional<std::chrono::steady_clock::time_point> deadline)
+      : futures_(std::move(futures)), deadline_(deadline) {}
+  executor_map_results(executor_map_results&&) noexcept = default;
+  executor_map_results& operator=(executor_map_results&&) = delete;
+  ~executor_map_results() {
+    for (auto& f : futures_)
+      if (f.valid()) f.cancel();
+  }
+
+  iterator begin() {
+    std::size_t i = 0;
+    while (i < futures_.size() && !futures_[i].valid()) ++i;
+    return iterator(this, i);
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+  std::size_t size() const noexcept { return futures_.size(); }
+
+ private:
+  const R& at(std::size_t i) {
+    auto& f = futures_.at(i);
+    if (deadline_ && !f.wait_for(*deadline_ - std::chrono::steady_clock::now()))
+      throw timeout_error("concur::mp: map timed out waiting for a result");
+    return f.result();
+  }
+
+  std::vector<concur::future<R>> futures_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+};
+
+// concurrent.futures.ProcessPoolExecutor with thread_pool_executor's interface (it satisfies
+// the concur::executor concept), so moving work from threads to processes is a one-type change.
+// The functions must be plain functions or captureless lambdas; arguments and results must be
+// sendable. A worker crash fails only its future (process_crashed_error), not the executor.
+// The destructor is shutdown(true).
+class process_pool_executor {
+ public:
+  // max_workers = 0 means cpu_count(), as Python's default.
+  explicit process_pool_executor(std::size_t max_workers = 0, pool_options options = {})
+      : pool_(max_workers, options) {}
+  process_pool_executor(std::size_t max_workers, initializer init, pool_options options = {})
+      : pool_(max_workers, std::move(init), options) {}
+  process_pool_executor(const process_pool_executor&) = delete;
+  process_pool_executor& operator=(const process_pool_executor&) = delete;
+  ~process_pool_executor() { shutdown(true); }
+
+  // Executor.submit; executor_shutdown_error after shutdown().
+  template <class F, class... Args>
+  auto submit(F f, Args&&... args) {
+    std::lock_guard lock(m_);
+    if (shut_down_) throw executor_shutdown_error();
+    return pool_.apply_async(f, std::forward<Args>(args)...);
+  }
+
+  // Executor.map(fn, *iterables): in step over the ranges, stopping at the shortest.
+  template <class F, std::ranges::input_range... Rs>
+  requires(sizeof...(Rs) > 0) auto map(F f, const Rs&... ranges) {
+    return map_impl(std::nullopt, f, ranges...);
+  }
+  // The timeout form, counted from this call.
+  template <class Rep, class Period, class F, std::ranges::input_range... Rs>
+  requires(sizeof...(Rs) > 0) auto map(std::chrono::duration<Rep, Period> timeout, F f,
+                                       const Rs&... ranges) {
+    return map_impl(std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
+                    f, ranges...);
+  }
+
+  // Executor.shutdown: no new work; cancel_futures cancels what no worker has started; wait
+  // blocks until the workers have finished and exited. Safe to call more than once.
+  void shutdown(bool wait = true, bool cancel_futures = false) {
+    {
+      std::lock_guard lock(m_);
+      if (!shut_down_) {
+        shut_down_ = true;
+        pool_.close();
+      }
+    }
+    if (cancel_futures) pool_.cancel_pending();
+    if (wait) pool_.join();
+  }
+
+  std::size_t max_workers() const noexcept { return pool_.size(); }
+  // The workers' current pids.
+  std::vector<int> pids() const { return pool_.pids(); }
+
+ private:
+  template <class F, class... Rs>
+  auto map_impl(std::optional<std::chrono::steady_clock::time_point> deadline, F f,
+                const Rs&... ranges) {
+    using R =
+        detail::call_result_t<F, detail::send_type_t<std::ranges::range_reference_t<const Rs>>...>;
+    static_assert(!std::is_void_v<R>, "concur::mp: map needs a function that returns a value");
+    std::vector<concur::future<R>> futures;
+    auto its = std::make_tuple(std::ranges::begin(ranges)...);
+    const auto ends = std::make_tuple(std::ranges::end(ranges)...);
+    constexpr auto seq = std::index_sequence_for<Rs...>{};
+    auto at_end = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return ((std::get<I>(its) == std::get<I>(ends)) || ...);
+    };
+    auto step = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      futures.push_back(submit(f, *std::get<I>(its)...));
+      (++std::get<I>(its), ...);
+    };
+    while (!at_end(seq)) step(seq);
+    return executor_map_results<R>(std::move(futures), deadline);
+  }
+
+  pool pool_;
+  std::mutex m_;
+  bool shut_down_ = false;
+};
+
+}  // namespace concur::mp

@@ -1,0 +1,142 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "concur/futures.hpp"
+#include "concur/mp.hpp"
+#include "mp/test_support.hpp"
+
+namespace mp = concur::mp;
+using namespace std::chrono_literals;
+
+namespace {
+
+int square(int x) { return x * x; }
+int add(int a, int b) { return a + b; }
+bool is_prime(int n) {
+  if (n < 2) return false;
+  for (int i = 2; i * i <= n; ++i)
+    if (n % i == 0) return false;
+  return true;
+}
+int crash(int) {
+  std::raise(SIGKILL);
+  return 0;
+}
+int sleep_then(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+void nothing() {}
+int thrower(int) { throw std::out_of_range("index 9"); }
+
+// Code written against the executor concept runs on threads or processes alike.
+template <concur::executor E>
+int sum_of_squares(E& ex, const std::vector<int>& in) {
+  int total = 0;
+  for (int v : ex.map(square, in)) total += v;
+  return total;
+}
+
+}  // namespace
+
+static_assert(concur::executor<mp::process_pool_executor>);
+
+TEST(MpExecutor, SubmitAndMap) {
+  mp::process_pool_executor ex(2);
+  auto f = ex.submit(add, 2, 3);
+  EXPECT_EQ(f.result(10s), 5);
+  const std::vector<int> numbers{100000, 100001, 100002, 100003, 100019};
+  std::vector<int> primes;
+  auto results = ex.map(is_prime, numbers);
+  std::size_t i = 0;
+  for (bool p : results) {
+    if (p) primes.push_back(numbers[i]);
+    ++i;
+  }
+  EXPECT_EQ(primes, (std::vector<int>{100003, 100019}));
+  std::vector<int> sums;
+  for (int v : ex.map(add, std::vector<int>{1, 2, 3}, std::vector<int>{10, 20})) sums.push_back(v);
+  EXPECT_EQ(sums, (std::vector<int>{11, 22}));
+  auto v = ex.submit(nothing);
+  v.result();
+  EXPECT_TRUE(v.done());
+}
+
+TEST(MpExecutor, SameCodeForThreadsAndProcesses) {
+  const std::vector<int> in{1, 2, 3, 4};
+  concur::thread_pool_executor threads(2);
+  mp::process_pool_executor processes(2);
+  EXPECT_EQ(sum_of_squares(threads, in), 30);
+  EXPECT_EQ(sum_of_squares(processes, in), 30);
+}
+
+TEST(MpExecutor, CrashFailsOnlyItsFuture) {
+  mp::process_pool_executor ex(2);
+  auto bad = ex.submit(crash, 1);
+  auto good = ex.submit(square, 9);
+  EXPECT_THROW(bad.result(10s), mp::process_crashed_error);
+  EXPECT_EQ(good.result(10s), 81);
+  EXPECT_EQ(ex.submit(square, 4).result(10s), 16);
+}
+
+TEST(MpExecutor, ExceptionTypeNameComesBack) {
+  mp::process_pool_executor ex(1);
+  auto f = ex.submit(thrower, 1);
+  try {
+    f.result(10s);
+    FAIL();
+  } catch (const mp::remote_error& e) {
+    EXPECT_EQ(e.type_name(), "std::out_of_range");
+    EXPECT_EQ(e.message(), "index 9");
+  }
+  ASSERT_TRUE(f.exception());
+}
+
+TEST(MpExecutor, DoneCallbackRunsOnce) {
+  mp::process_pool_executor ex(1);
+  std::atomic<int> calls{0};
+  auto f = ex.submit(square, 3);
+  f.add_done_callback([&](const concur::future<int>& g) {
+    if (g.result() == 9) ++calls;
+  });
+  f.wait();
+  ex.shutdown();
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(MpExecutor, ShutdownCancelsPendingAndRefusesNewWork) {
+  mp::process_pool_executor ex(1);
+  auto running = ex.submit(sleep_then, 300);
+  for (int i = 0; i < 2000 && !running.running(); ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(running.running());
+  std::vector<concur::future<int>> queued;
+  for (int i = 0; i < 5; ++i) queued.push_back(ex.submit(sleep_then, 1));
+  ASSERT_TRUE(queued.back().cancel());  // still pending: cancellable
+  ex.shutdown(true, true);
+  EXPECT_EQ(running.result(), 300);
+  for (auto& q : queued) EXPECT_TRUE(q.cancelled());
+  EXPECT_THROW(ex.submit(square, 1), concur::executor_shutdown_error);
+  EXPECT_EQ(mp::testing::children_of(mp::detail::fork_server_pid()), std::vector<int>{});
+}
+
+TEST(MpExecutor, MapTimeout) {
+  mp::process_pool_executor ex(1);
+  auto results = ex.map(50ms, sleep_then, std::vector<int>{400});
+  EXPECT_THROW(*results.begin(), concur::timeout_error);
+  ex.shutdown(false, true);
+}
+
+TEST(MpExecutor, ApplyAsyncOnPool) {
+  mp::pool p(2);
+  std::vector<concur::future<int>> fs;
+  for (int i = 0; i < 20; ++i) fs.push_back(p.apply_async(square, i));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(10s), i * i);
+}
