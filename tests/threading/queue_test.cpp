@@ -580,6 +580,90 @@ TEST(QueueShutdown, ImmediateWakesGettersPuttersAndJoinersTogether) {
   EXPECT_TRUE(full.empty());
 }
 
+// Shutdown while producers and consumers are busy: producers stop with queue_shut_down_error,
+// consumers drain (graceful) or stop at once (immediate); no item is delivered twice, none
+// is lost by a graceful shutdown, and join() returns once the delivered items are done.
+void shutdown_under_load(bool immediate) {
+  concur::queue<int> q(4);
+  constexpr int producers = 3;
+  constexpr int consumers = 3;
+  const int per_producer = 3000 * kScale;
+  std::vector<std::atomic<int>> seen(static_cast<std::size_t>(producers * per_producer));
+  std::atomic<int> accepted{0};
+  std::atomic<int> received{0};
+  std::atomic<int> producers_stopped{0};
+  {
+    std::vector<std::jthread> threads;
+    for (int c = 0; c < consumers; ++c) {
+      threads.emplace_back([&] {
+        for (int n = 0; n <= producers * per_producer; ++n) {
+          try {
+            const int v = q.get();
+            seen[static_cast<std::size_t>(v)].fetch_add(1);
+            ++received;
+            q.task_done();
+          } catch (const concur::queue_shut_down_error&) {
+            return;
+          }
+        }
+      });
+    }
+    for (int p = 0; p < producers; ++p) {
+      threads.emplace_back([&, p] {
+        for (int i = 0; i < per_producer; ++i) {
+          try {
+            q.put(p * per_producer + i);
+            ++accepted;
+          } catch (const concur::queue_shut_down_error&) {
+            ++producers_stopped;
+            return;
+          }
+        }
+      });
+    }
+    // Shut down once some traffic has flowed (bounded wait), while the producers still run.
+    for (int spins = 0; spins < 100000 && received.load() < 100; ++spins) {
+      std::this_thread::yield();
+    }
+    q.shutdown(immediate);
+    EXPECT_TRUE(q.join(30s));
+  }
+  EXPECT_EQ(q.qsize(), 0u);
+  EXPECT_EQ(q.unfinished_tasks(), 0u);
+  if (immediate) {
+    EXPECT_LE(received.load(), accepted.load());
+  } else {
+    EXPECT_EQ(received.load(), accepted.load());  // a graceful shutdown loses nothing
+  }
+  for (const auto& count : seen) {
+    ASSERT_LE(count.load(), 1);
+  }
+  EXPECT_THROW(q.put(0), concur::queue_shut_down_error);
+}
+
+TEST(QueueShutdown, GracefulUnderLoad) { shutdown_under_load(false); }
+TEST(QueueShutdown, ImmediateUnderLoad) { shutdown_under_load(true); }
+
+TEST(Queue, PriorityFilledConcurrentlyDrainsInOrder) {
+  concur::priority_queue<int> q;
+  {
+    std::vector<std::jthread> threads;
+    for (int p = 0; p < 4; ++p) {
+      threads.emplace_back([&, p] {
+        for (int i = 0; i < 500; ++i) {
+          q.put((i * 7919 + p * 104729) % 10007);
+        }
+      });
+    }
+  }
+  ASSERT_EQ(q.qsize(), 2000u);
+  int previous = -1;
+  while (auto v = q.try_get()) {
+    ASSERT_GE(*v, previous);
+    previous = *v;
+  }
+}
+
 // Its destructor uses the queue, which would deadlock if shutdown(true) destroyed the
 // discarded items while holding the queue's lock.
 struct uses_queue_when_destroyed {
