@@ -296,12 +296,16 @@ struct range_value<task_handle<T>> {
 // (asyncio semantics). Cancelling the awaiting task cancels every child.
 template <class... Aws>
 auto gather(Aws&&... aws) {
-  return detail::gather_children(detail::to_child(std::forward<Aws>(aws))...);
+  // Braced initialisation: the tasks are created (and so start) left to right.
+  std::tuple children{detail::to_child(std::forward<Aws>(aws))...};
+  return std::apply([](auto&... c) { return detail::gather_children(std::move(c)...); }, children);
 }
 // gather(..., return_exceptions=True): waits for all; a tuple of outcome<T>.
 template <class... Aws>
 auto gather(return_exceptions_t, Aws&&... aws) {
-  return detail::gather_children_settled(detail::to_child(std::forward<Aws>(aws))...);
+  std::tuple children{detail::to_child(std::forward<Aws>(aws))...};
+  return std::apply([](auto&... c) { return detail::gather_children_settled(std::move(c)...); },
+                    children);
 }
 
 // gather over a vector of task<T> or task_handle<T>: a vector of values in order
