@@ -1,0 +1,119 @@
+#pragma once
+// Internals of the HTTP client: pooled connections and the reader of a response body.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "concur/aio.hpp"
+#include "concur/http/client.hpp"
+#include "concur/http/compression.hpp"
+#include "concur/http/parser.hpp"
+#include "concur/http/response.hpp"
+#include "concur/net/detail/park.hpp"
+#include "concur/net/streams.hpp"
+
+namespace concur::http::detail {
+
+using time_point = aio::clock::time_point;
+
+// One keep-alive connection and the state reused across its requests (the parser and the
+// request buffer keep their capacity, so a steady stream of requests allocates little).
+struct connection {
+  connection(net::stream_reader r, net::stream_writer w, std::string k, std::string wh,
+             const parser_limits& limits)
+      : reader(std::move(r)),
+        writer(std::move(w)),
+        parser(message_kind::response, limits),
+        key(std::move(k)),
+        where(std::move(wh)) {}
+  net::stream_reader reader;
+  net::stream_writer writer;
+  http::parser parser;
+  std::string key;    // scheme://host:port
+  std::string where;  // host:port, for messages
+  time_point idle_since{};
+  std::string out;  // request bytes
+  std::size_t requests = 0;
+};
+
+class connection_pool : public std::enable_shared_from_this<connection_pool> {
+ public:
+  explicit connection_pool(session_options o);
+  ~connection_pool();
+
+  // A connection to u's origin: an idle one if it is still good, else a new one once the
+  // limits allow. `reused` tells which.
+  aio::task<std::unique_ptr<connection>> acquire(const url& u, std::optional<time_point> deadline,
+                                                 bool& reused);
+  // Back from a request: kept for reuse if `reusable`, else closed. Wakes waiters.
+  void release(std::unique_ptr<connection> c, bool reusable) noexcept;
+  void close_all() noexcept;
+
+  session_options opts;
+  parser_limits limits;
+  bool closed = false;
+  std::size_t opened = 0;
+  std::size_t in_use = 0;
+  std::size_t idle = 0;
+
+ private:
+  struct host_state {
+    std::vector<std::unique_ptr<connection>> idle;
+    std::size_t in_use = 0;
+  };
+  bool has_room(const host_state& hs) const noexcept {
+    return in_use < opts.limit && (opts.limit_per_host == 0 || hs.in_use < opts.limit_per_host);
+  }
+  void wake_waiters() noexcept;
+  const net::tls_context& tls();
+
+  std::unordered_map<std::string, host_state> hosts_;
+  std::vector<net::detail::park_slot*> waiters_;
+  std::optional<net::tls_context> tls_;
+};
+
+// Reads the rest of a response body from its connection, decoding chunked framing (the
+// parser) and gzip/deflate; hands the connection back to the pool at the end.
+class body_reader {
+ public:
+  body_reader(std::shared_ptr<connection_pool> pool, std::unique_ptr<connection> conn,
+              std::optional<content_coding> coding, std::optional<time_point> deadline,
+              std::optional<duration> sock_read, std::string url);
+  // For a body that was complete when the headers arrived (no connection held).
+  body_reader(std::string complete_body, std::string url);
+  ~body_reader();
+
+  bool done() const noexcept { return done_ && pending_.empty(); }
+  // Up to `max` decoded bytes; "" at the end.
+  aio::task<std::string> next(std::size_t max);
+  // Everything left.
+  aio::task<std::string> rest();
+  // Drops the connection (closed unless the body was complete).
+  void release() noexcept;
+
+ private:
+  // Parses what is buffered or waits for more; false once the message is complete.
+  aio::task<bool> pump();
+  void decode(std::string_view raw);
+  void finish();
+
+  std::shared_ptr<connection_pool> pool_;
+  std::unique_ptr<connection> conn_;
+  std::optional<decompressor> decoder_;
+  std::optional<time_point> deadline_;
+  std::optional<duration> sock_read_;
+  std::string url_;
+  std::string pending_;  // decoded, not yet handed out
+  std::string raw_;      // scratch for encoded bytes
+  bool done_ = false;
+};
+
+// Sets the reader's timeout for the next wait: the smaller of sock_read and what is left of
+// the total deadline; throws timeout_error once the deadline passed.
+void arm_read_timeout(net::stream_reader& reader, std::optional<duration> sock_read,
+                      std::optional<time_point> deadline, const std::string& where);
+
+}  // namespace concur::http::detail

@@ -1,0 +1,447 @@
+// client_session against real servers on 127.0.0.1: a well-behaved test server (its own loop
+// and thread) and raw socket peers that misbehave on purpose.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "concur/http.hpp"
+#include "concur/net.hpp"
+#include "http/client_test_server.hpp"
+#include "net/raw_server.hpp"
+#include "net/test_certs.hpp"
+
+namespace aio = concur::aio;
+namespace http = concur::http;
+namespace net = concur::net;
+using concur_test::http_request;
+using concur_test::reply;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Routes used by most tests.
+aio::task<std::string> routes(http_request req) {
+  const std::string& t = req.target;
+  if (t == "/posts/1") co_return reply(200, R"({"id":1,"title":"hello"})");
+  if (t.rfind("/echo", 0) == 0) {
+    nlohmann::json j;
+    j["method"] = req.method;
+    j["target"] = req.target;
+    j["body"] = req.body;
+    j["content_type"] = std::string(req.headers.get("content-type", ""));
+    j["user_agent"] = std::string(req.headers.get("user-agent", ""));
+    j["x_token"] = std::string(req.headers.get("x-token", ""));
+    co_return reply(200, j.dump());
+  }
+  if (t.rfind("/redirect/", 0) == 0) {
+    int n = std::stoi(t.substr(10));
+    std::string next = n <= 1 ? "/posts/1" : "/redirect/" + std::to_string(n - 1);
+    co_return reply(302, "", "Location: " + next + "\r\n", "text/plain");
+  }
+  if (t == "/see-other") co_return reply(303, "", "Location: /echo\r\n", "text/plain");
+  if (t == "/chunked") {
+    co_return std::string(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n");
+  }
+  if (t == "/gzip") {
+    std::string text(10000, 'g');
+    co_return reply(200, http::compress(text, http::content_coding::gzip),
+                    "Content-Encoding: gzip\r\n", "text/plain");
+  }
+  if (t == "/big") co_return reply(200, std::string(3 << 20, 'b'), "", "text/plain");
+  if (t == "/missing") co_return reply(404, R"({"error":"no"})");
+  if (t == "/slow") {
+    co_await aio::sleep(2s);
+    co_return reply(200, "late");
+  }
+  co_return reply(404, "");
+}
+
+}  // namespace
+
+TEST(ClientSession, GetJsonStatusHeaders) {
+  concur_test::http_test_server server(routes);
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    auto r = co_await session.get(server.url("/posts/1"));
+    EXPECT_EQ(r.status(), 200);
+    EXPECT_EQ(r.reason(), "OK");
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r.content_type(), "application/json");
+    EXPECT_EQ(r.headers().get("CONTENT-LENGTH").value_or(""), "24");
+    auto j = co_await r.json();
+    EXPECT_EQ(j["id"], 1);
+    EXPECT_EQ(j["title"], "hello");
+    EXPECT_EQ(co_await r.text(), R"({"id":1,"title":"hello"})");
+    co_await session.close();
+    EXPECT_TRUE(session.closed());
+    EXPECT_THROW(co_await session.get(server.url("/posts/1")), http::client_error);
+  }());
+}
+
+TEST(ClientSession, BodiesParamsAndHeaders) {
+  concur_test::http_test_server server(routes);
+  aio::run([&]() -> aio::task<void> {
+    http::session_options so;
+    so.base_url = server.url("/");
+    so.headers.set("X-Token", "session");
+    so.user_agent = "test-agent";
+    http::client_session session(so);
+
+    http::request_options o;
+    o.with_json({{"title", "foo"}, {"userId", 1}});
+    auto r = co_await session.post("/echo", o);
+    auto j = co_await r.json();
+    EXPECT_EQ(j["method"], "POST");
+    EXPECT_EQ(nlohmann::json::parse(j["body"].get<std::string>())["title"], "foo");
+    EXPECT_EQ(j["content_type"], "application/json");
+    EXPECT_EQ(j["user_agent"], "test-agent");
+    EXPECT_EQ(j["x_token"], "session");
+
+    http::request_options f;
+    f.with_form({{"a", "1 2"}, {"b", "&"}}).param("q", "x y").header("x-token", "mine");
+    auto r2 = co_await session.put("/echo", f);
+    auto j2 = co_await r2.json();
+    EXPECT_EQ(j2["method"], "PUT");
+    EXPECT_EQ(j2["target"], "/echo?q=x%20y");
+    EXPECT_EQ(j2["body"], "a=1%202&b=%26");
+    EXPECT_EQ(j2["content_type"], "application/x-www-form-urlencoded");
+    EXPECT_EQ(j2["x_token"], "mine");
+
+    for (auto verb : {"PATCH", "DELETE", "OPTIONS"}) {
+      auto r3 = co_await session.request(verb, "/echo");
+      EXPECT_EQ((co_await r3.json())["method"], verb);
+    }
+    auto h = co_await session.head("/posts/1");
+    EXPECT_EQ(h.status(), 200);
+    EXPECT_EQ(co_await h.read(), "");
+    // The HEAD response left the connection usable.
+    auto again = co_await session.get("/posts/1");
+    EXPECT_EQ(again.status(), 200);
+    EXPECT_EQ(session.connections_opened(), 1u);
+
+    http::request_options bad;
+    bad.header("X-Evil", "a\r\nInjected: 1");
+    EXPECT_THROW(co_await session.get("/echo", bad), http::client_error);
+  }());
+}
+
+TEST(ClientSession, KeepAliveReusesOneConnection) {
+  concur_test::http_test_server server(routes);
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    for (int i = 0; i < 20; ++i) {
+      auto r = co_await session.get(server.url("/posts/1"));
+      EXPECT_EQ(co_await r.text(), R"({"id":1,"title":"hello"})");
+    }
+    EXPECT_EQ(session.connections_opened(), 1u);
+    EXPECT_EQ(session.connections_idle(), 1u);
+    EXPECT_EQ(session.connections_in_use(), 0u);
+  }());
+  EXPECT_EQ(server.connections(), 1);
+  EXPECT_EQ(server.requests(), 20);
+}
+
+TEST(ClientSession, PoolLimitsBoundConcurrency) {
+  std::atomic<int> now{0};
+  std::atomic<int> peak{0};
+  concur_test::http_test_server server([&](http_request) -> aio::task<std::string> {
+    int n = ++now;
+    int p = peak.load();
+    while (n > p && !peak.compare_exchange_weak(p, n)) {
+    }
+    co_await aio::sleep(30ms);
+    --now;
+    co_return reply(200, "ok", "", "text/plain");
+  });
+  aio::run([&]() -> aio::task<void> {
+    http::session_options so;
+    so.limit = 3;
+    http::client_session session(so);
+    auto one = [&]() -> aio::task<int> {
+      auto r = co_await session.get(server.url("/x"));
+      co_await r.read();
+      co_return r.status();
+    };
+    std::vector<aio::task_handle<int>> tasks;
+    for (int i = 0; i < 12; ++i) tasks.push_back(aio::create_task(one()));
+    for (auto& t : tasks) EXPECT_EQ(co_await t, 200);
+    EXPECT_LE(session.connections_opened(), 3u);
+  }());
+  EXPECT_EQ(peak.load(), 3);
+
+  peak = 0;
+  aio::run([&]() -> aio::task<void> {
+    http::session_options so;
+    so.limit_per_host = 2;
+    http::client_session session(so);
+    auto one = [&]() -> aio::task<int> {
+      auto r = co_await session.get(server.url("/x"));
+      co_await r.read();
+      co_return r.status();
+    };
+    std::vector<aio::task_handle<int>> tasks;
+    for (int i = 0; i < 8; ++i) tasks.push_back(aio::create_task(one()));
+    for (auto& t : tasks) EXPECT_EQ(co_await t, 200);
+  }());
+  EXPECT_EQ(peak.load(), 2);
+}
+
+TEST(ClientSession, RedirectsFollowedLimitedAndPostBecomesGet) {
+  concur_test::http_test_server server(routes);
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    auto r = co_await session.get(server.url("/redirect/3"));
+    EXPECT_EQ(r.status(), 200);
+    EXPECT_EQ(r.url().path, "/posts/1");
+    EXPECT_EQ(r.history().size(), 3u);
+    if (r.history().size() != 3u) co_return;
+    EXPECT_EQ(r.history()[0].status, 302);
+    EXPECT_EQ(r.history()[0].url.path, "/redirect/3");
+    EXPECT_EQ((co_await r.json())["id"], 1);
+
+    http::request_options limited;
+    limited.max_redirects = 2;
+    EXPECT_THROW(co_await session.get(server.url("/redirect/5"), limited),
+                 http::too_many_redirects);
+
+    http::request_options post;
+    post.with_json({{"a", 1}});
+    auto p = co_await session.post(server.url("/see-other"), post);
+    auto j = co_await p.json();
+    EXPECT_EQ(j["method"], "GET");
+    EXPECT_EQ(j["body"], "");
+
+    http::request_options stay;
+    stay.no_redirects();
+    auto s = co_await session.get(server.url("/redirect/1"), stay);
+    EXPECT_EQ(s.status(), 302);
+    EXPECT_EQ(s.headers().get("location").value_or(""), "/posts/1");
+  }());
+}
+
+TEST(ClientSession, ChunkedGzipAndStreaming) {
+  concur_test::http_test_server server(routes);
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    auto c = co_await session.get(server.url("/chunked"));
+    EXPECT_EQ(co_await c.text(), "hello world");
+    auto g = co_await session.get(server.url("/gzip"));
+    EXPECT_EQ(co_await g.text(), std::string(10000, 'g'));
+
+    auto big = co_await session.get(server.url("/big"));
+    std::size_t total = 0;
+    int chunks = 0;
+    for (int i = 0; i < 100000; ++i) {
+      std::string chunk = co_await big.read_chunk(65536);
+      if (chunk.empty()) break;
+      EXPECT_LE(chunk.size(), 65536u);
+      EXPECT_EQ(chunk.front(), 'b');
+      total += chunk.size();
+      ++chunks;
+    }
+    EXPECT_EQ(total, 3u << 20);
+    EXPECT_GE(chunks, 48);
+    EXPECT_TRUE(big.body_complete());
+    // The streamed response gave its connection back.
+    auto again = co_await session.get(server.url("/posts/1"));
+    EXPECT_EQ(again.status(), 200);
+    EXPECT_EQ(session.connections_opened(), 1u);
+  }());
+}
+
+TEST(ClientSession, RaiseForStatusCarriesStatus) {
+  concur_test::http_test_server server(routes);
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    auto r = co_await session.get(server.url("/missing"));
+    EXPECT_EQ(r.status(), 404);
+    EXPECT_FALSE(r.ok());
+    try {
+      r.raise_for_status();
+      ADD_FAILURE() << "no throw";
+    } catch (const http::http_error& e) {
+      EXPECT_EQ(e.status(), 404);
+      EXPECT_NE(std::string(e.what()).find("/missing"), std::string::npos);
+    }
+    http::session_options so;
+    so.raise_for_status = true;
+    http::client_session strict(so);
+    try {
+      co_await strict.get(server.url("/missing"));
+      ADD_FAILURE() << "no throw";
+    } catch (const http::http_error& e) {
+      EXPECT_EQ(e.status(), 404);
+    }
+  }());
+}
+
+TEST(ClientSession, Timeouts) {
+  concur_test::raw_server silent([](int fd) { concur_test::raw_server::wait_peer_close(fd); });
+  concur_test::http_test_server server(routes);
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    // sock_read: the server accepts and never answers.
+    http::request_options o1;
+    o1.with_timeout(http::client_timeout().with_sock_read(100ms));
+    EXPECT_THROW(co_await session.get(silent.url("/"), o1), concur::timeout_error);
+    // total: the server answers too late.
+    http::request_options o2;
+    o2.with_timeout(http::client_timeout(150ms));
+    auto start = aio::clock::now();
+    EXPECT_THROW(co_await session.get(server.url("/slow"), o2), concur::timeout_error);
+    EXPECT_LT(aio::clock::now() - start, 1900ms);
+    // connect: TLS to a peer that never speaks TLS.
+    http::request_options o3;
+    o3.with_timeout(http::client_timeout().with_connect(100ms));
+    std::string https = "https://127.0.0.1:" + std::to_string(silent.port()) + "/";
+    EXPECT_THROW(co_await session.get(https, o3), concur::timeout_error);
+  }());
+}
+
+TEST(ClientSession, MisbehavingPeers) {
+  // Closes in the middle of the body.
+  concur_test::raw_server cut([](int fd) {
+    concur_test::raw_server::read_request(fd);
+    concur_test::raw_server::send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nshort");
+  });
+  // Header section larger than the client accepts.
+  concur_test::raw_server huge([](int fd) {
+    concur_test::raw_server::read_request(fd);
+    concur_test::raw_server::send_all(
+        fd, "HTTP/1.1 200 OK\r\nX-Big: " + std::string(100000, 'h') + "\r\n\r\n");
+    concur_test::raw_server::wait_peer_close(fd);
+  });
+  // A chunk size that is not hex.
+  concur_test::raw_server badchunk([](int fd) {
+    concur_test::raw_server::read_request(fd);
+    concur_test::raw_server::send_all(
+        fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
+    concur_test::raw_server::wait_peer_close(fd);
+  });
+  // Not HTTP at all.
+  concur_test::raw_server garbage([](int fd) {
+    concur_test::raw_server::read_request(fd);
+    concur_test::raw_server::send_all(fd, "SSH-2.0-OpenSSH\r\n\r\n");
+    concur_test::raw_server::wait_peer_close(fd);
+  });
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    auto r = co_await session.get(cut.url("/"));
+    EXPECT_EQ(r.status(), 200);
+    EXPECT_THROW(co_await r.read(), http::payload_error);
+    EXPECT_THROW(co_await session.get(huge.url("/")), http::payload_error);
+    try {
+      auto b = co_await session.get(badchunk.url("/"));
+      co_await b.read();
+      ADD_FAILURE() << "bad chunk accepted";
+    } catch (const http::payload_error& e) {
+      EXPECT_NE(std::string(e.what()).find("chunk"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(co_await session.get(garbage.url("/")), http::payload_error);
+    EXPECT_EQ(session.connections_in_use(), 0u);
+  }());
+}
+
+TEST(ClientSession, RefusedDnsAndBadUrls) {
+  auto port = [] {
+    concur_test::raw_server probe([](int) {});
+    return probe.port();
+  }();
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    EXPECT_THROW(co_await session.get("http://127.0.0.1:" + std::to_string(port) + "/"),
+                 net::connection_refused_error);
+    EXPECT_THROW(co_await session.get("http://nonexistent.invalid/"), net::dns_error);
+    EXPECT_THROW(co_await session.get("not a url"), http::invalid_url_error);
+    EXPECT_THROW(co_await session.get("ftp://example.com/"), http::invalid_url_error);
+    EXPECT_EQ(session.connections_in_use(), 0u);
+  }());
+}
+
+TEST(ClientSession, StaleKeepAliveConnectionIsRetried) {
+  // Answers one request per connection but says keep-alive: the second request finds the
+  // pooled connection closed and must go out on a fresh one without an error.
+  concur_test::raw_server once([](int fd) {
+    concur_test::raw_server::read_request(fd);
+    concur_test::raw_server::send_all(fd, reply(200, "one", "", "text/plain"));
+  });
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    for (int i = 0; i < 3; ++i) {
+      auto r = co_await session.get(once.url("/"));
+      EXPECT_EQ(co_await r.text(), "one");
+      co_await aio::sleep(20ms);  // let the close arrive
+    }
+    EXPECT_EQ(session.connections_opened(), 3u);
+  }());
+}
+
+TEST(ClientSession, ClientThatStopsReadingDropsTheConnection) {
+  concur_test::http_test_server server(routes);
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    {
+      auto r = co_await session.get(server.url("/big"));
+      auto first = co_await r.read_chunk(1000);
+      EXPECT_EQ(first.size(), 1000u);
+    }  // dropped mid-body: the connection cannot be reused and is closed
+    EXPECT_EQ(session.connections_in_use(), 0u);
+    EXPECT_EQ(session.connections_idle(), 0u);
+    auto r2 = co_await session.get(server.url("/posts/1"));
+    EXPECT_EQ(r2.status(), 200);
+    EXPECT_EQ(session.connections_opened(), 2u);
+  }());
+}
+
+TEST(ClientSession, HttpsSelfSignedRejectedUnlessTrusted) {
+  concur_test::temp_dir dir;
+  auto files = concur_test::make_self_signed(dir.path());
+  // A TLS front for the test routes, on this test's own thread pair: a net server on the
+  // loop below, handing each request to `routes`.
+  aio::run([&]() -> aio::task<void> {
+    net::server_options so;
+    so.tls = net::tls_context::server({.cert_file = files.cert_file, .key_file = files.key_file});
+    auto srv = co_await net::start_server(
+        [](net::stream_reader r, net::stream_writer w) -> aio::task<void> {
+          http::parser p(http::message_kind::request);
+          while (!p.message_complete()) {
+            if (!r.buffered().empty()) {
+              r.consume(p.feed(r.buffered()));
+              continue;
+            }
+            if (!co_await r.fill()) co_return;
+          }
+          w.write(reply(200, R"({"secure":true})"));
+          co_await w.drain();
+          w.close();
+        },
+        "127.0.0.1", 0, so);
+    std::string u = "https://localhost:" + std::to_string(srv.port()) + "/";
+
+    http::client_session strict;
+    try {
+      co_await strict.get(u);
+      ADD_FAILURE() << "self-signed certificate accepted";
+    } catch (const net::tls_error& e) {
+      EXPECT_NE(std::string(e.what()).find("self-signed"), std::string::npos) << e.what();
+    }
+
+    http::session_options trusting;
+    trusting.tls.ca_file = files.cert_file;
+    http::client_session ok(trusting);
+    auto r = co_await ok.get(u);
+    EXPECT_EQ((co_await r.json())["secure"], true);
+
+    http::session_options unverified;
+    unverified.tls.verify = false;
+    http::client_session loose(unverified);
+    auto r2 = co_await loose.get("https://127.0.0.1:" + std::to_string(srv.port()) + "/");
+    EXPECT_EQ(r2.status(), 200);
+    srv.close();
+    co_await srv.wait_closed();
+  }());
+}
