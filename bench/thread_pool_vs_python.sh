@@ -14,7 +14,7 @@ fi
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 echo "command: $0 $build   (load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cpus)"
-cpp_line=$("$bin" --tasks 200000 --workers 2 --repeat 5)
+cpp_line=$("$bin" --tasks 200000 --workers 2 --repeat 10)
 py_line=$("$py" bench/thread_pool_python.py --tasks 200000 --workers 2 --repeat 3)
 echo "$cpp_line"
 echo "$py_line"

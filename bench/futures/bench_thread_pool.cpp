@@ -52,7 +52,7 @@ std::size_t arg_value(int argc, char** argv, const char* name, std::size_t fallb
 int main(int argc, char** argv) {
   const std::size_t tasks = arg_value(argc, argv, "--tasks", 200000);
   const std::size_t workers = arg_value(argc, argv, "--workers", 2);
-  const std::size_t repeat = arg_value(argc, argv, "--repeat", 5);
+  const std::size_t repeat = arg_value(argc, argv, "--repeat", 10);
   bool ok = true;
   double best = 0;
   std::vector<concur::future<std::size_t>> futures;

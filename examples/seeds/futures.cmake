@@ -1,6 +1,6 @@
 # CTest checks of the concurrent.futures examples (see concur_example_test in CMakeLists.txt).
 concur_example_test(futures_download PROGRAM futures_download
-  ARGS --scale 0.1
+  ARGS --scale 0.2
   EXPECT "Downloading url1.com\\.\\.\\." "Downloading url4.com\\.\\.\\."
          "Content from url1.com\nContent from url2.com\nContent from url3.com\nContent from url4.com\n"
          "downloads in progress at the same time: 4 of 4"

@@ -185,7 +185,7 @@ void state_base::add_callback(std::unique_ptr<callback_node> node) noexcept {
   if (done()) run_callbacks();
 }
 
-void state_base::wait() const noexcept {
+void state_base::wait_slow() const noexcept {
   std::uint32_t s = poll_until_done(status_);
   while ((s & phase_mask) < phase_finished) {
     if (!(s & waiters_bit)) {
@@ -197,7 +197,7 @@ void state_base::wait() const noexcept {
   }
 }
 
-bool state_base::wait_until(clock::time_point deadline) const noexcept {
+bool state_base::wait_until_slow(clock::time_point deadline) const noexcept {
   std::uint32_t s = status_.load(std::memory_order_acquire);
   if (!finished(s) && clock::now() < deadline) s = poll_until_done(status_);
   while ((s & phase_mask) < phase_finished) {

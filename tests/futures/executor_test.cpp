@@ -454,3 +454,18 @@ TEST(Executor, WorkersUsedInParallel) {
   for (auto& f : fs) ASSERT_TRUE(f.wait_for(10s));
   EXPECT_EQ(ids.size(), 4u);
 }
+
+TEST(Executor, LastOwnerDroppedInsideItsOwnTask) {
+  // The executor's destructor then runs on one of its workers: it must neither join that
+  // worker (deadlock) nor free what the worker still uses.
+  gate g;
+  auto pool = std::make_shared<concur::thread_pool_executor>(2);
+  auto f = pool->submit([&g, p = pool]() mutable {
+    g.wait();
+    p.reset();  // the last owner: ~thread_pool_executor runs here
+    return 7;
+  });
+  pool.reset();
+  g.open();
+  EXPECT_EQ(f.result(10s), 7);
+}

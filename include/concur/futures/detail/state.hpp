@@ -92,8 +92,12 @@ class state_base {
 
   bool cancel() noexcept;
   bool set_running_or_notify_cancel();
-  void wait() const noexcept;
-  bool wait_until(clock::time_point deadline) const noexcept;
+  void wait() const noexcept {
+    if (!done()) wait_slow();
+  }
+  bool wait_until(clock::time_point deadline) const noexcept {
+    return done() || wait_until_slow(deadline);
+  }
   void add_callback(std::unique_ptr<callback_node> node) noexcept;
 
  protected:
@@ -110,6 +114,8 @@ class state_base {
   std::exception_ptr error_;
 
  private:
+  void wait_slow() const noexcept;
+  bool wait_until_slow(clock::time_point deadline) const noexcept;
   void after_done(std::uint32_t old_status) noexcept;
   void run_callbacks() noexcept;
   static callback_node* closed() noexcept {
@@ -123,38 +129,37 @@ class state_base {
 };
 
 // Result storage: a union so that T needs no default constructor and is built in place.
+// Whether it holds a value is known from the state (finished without an exception), so it
+// keeps no flag of its own; state<T> destroys the value.
 template <class T>
 class value_holder {
  public:
   value_holder() noexcept {}
   value_holder(const value_holder&) = delete;
   value_holder& operator=(const value_holder&) = delete;
-  ~value_holder() {
-    if (has_) value_.~T();
-  }
+  ~value_holder() {}
   template <class... A>
   void emplace(A&&... args) {
     ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<A>(args)...);
-    has_ = true;
   }
   template <class F>
   void emplace_from(F&& make) {
     ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<F>(make)());
-    has_ = true;
   }
+  void destroy() noexcept { value_.~T(); }
   const T& get() const noexcept { return value_; }
 
  private:
   union {
     T value_;
   };
-  bool has_ = false;
 };
 
 template <>
 class value_holder<void> {
  public:
   void emplace() noexcept {}
+  void destroy() noexcept {}
   template <class F>
   void emplace_from(F&& make) {
     std::forward<F>(make)();
@@ -198,6 +203,9 @@ class state : public state_base {
 
  protected:
   explicit state(std::uint32_t refs) noexcept : state_base(refs) {}
+  ~state() override {
+    if (phase() == phase_finished && !error_) value_.destroy();
+  }
 
   // A woken waiter may drop the last handle (and the promise object with it) while this
   // thread is still waking others; an own reference keeps the block alive until then.
@@ -246,21 +254,24 @@ class task_base {
 template <class T, class F>
 class task_state final : public state<T>, public task_base {
  public:
-  explicit task_state(F&& fn) : state<T>(2), fn_(std::move(fn)) {}
+  explicit task_state(F&& fn) : state<T>(2) {
+    ::new (static_cast<void*>(std::addressof(fn_))) F(std::move(fn));
+  }
+  ~task_state() override {}
 
   void run() noexcept override {
     if (this->start_task()) {
-      this->store_result_of(*fn_);
-      fn_.reset();  // captured arguments go away before waiters wake, as Python drops them
+      this->store_result_of(fn_);
+      fn_.~F();  // captured arguments go away before waiters wake, as Python drops them
       this->publish_finished();
     } else {
-      fn_.reset();
+      fn_.~F();
     }
     this->release();
   }
 
   void abandon(std::exception_ptr error) noexcept override {
-    fn_.reset();
+    fn_.~F();
     if (error)
       this->fail_if_pending(std::move(error));
     else
@@ -269,7 +280,11 @@ class task_state final : public state<T>, public task_base {
   }
 
  private:
-  std::optional<F> fn_;
+  // Alive from construction until run() or abandon(), exactly one of which the executor
+  // calls; a union so that it can end before the block does.
+  union {
+    F fn_;
+  };
 };
 
 }  // namespace concur::detail
