@@ -206,6 +206,20 @@ TEST(AioAsCompleted, YieldsInCompletionOrder) {
   aio::run(main());
 }
 
+TEST(AioAsCompleted, OrderIsCompletionOrderEvenWhenAllFinishedBeforeAsking) {
+  auto main = []() -> aio::task<void> {
+    std::vector<aio::task_handle<int>> hs{aio::create_task(value_after(2, 6ms)),
+                                          aio::create_task(value_after(1, 1ms))};
+    aio::as_completed<int> ac(hs);
+    co_await aio::sleep(30ms);  // both are done before the first next()
+    EXPECT_EQ((co_await ac.next()).result(), 1);
+    EXPECT_EQ((co_await ac.next()).result(), 2);
+    EXPECT_TRUE(ac.empty());
+    EXPECT_THROW(co_await ac.next(), aio::invalid_state_error);
+  };
+  aio::run(main());
+}
+
 TEST(AioShield, CancelReachesOnlyTheAwaiter) {
   auto main = []() -> aio::task<void> {
     auto inner = aio::create_task(value_after(8, 20ms));

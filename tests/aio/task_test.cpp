@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <concur/aio.hpp>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 using namespace std::chrono_literals;
 namespace aio = concur::aio;
@@ -282,19 +284,21 @@ TEST(AioTask, AwaitingOutsideTaskThrowsAndSelfAwaitRejected) {
 TEST(AioTask, DebugModeReportsSlowStep) {
   aio::event_loop loop;
   loop.set_debug(true);
-  loop.set_slow_callback_duration(20ms);
+  loop.set_slow_callback_duration(30ms);
   std::vector<std::string> reports;
   loop.set_exception_handler(
       [&](aio::event_loop&, const aio::exception_context& ctx) { reports.push_back(ctx.message); });
   loop.run_until_complete([]() -> aio::task<void> {
     auto t = aio::create_task(
         []() -> aio::task<void> {
-          std::this_thread::sleep_for(40ms);  // blocks the loop on purpose
+          std::this_thread::sleep_for(80ms);  // blocks the loop on purpose
           co_return;
         }(),
         "hog");
     co_await t;
   }());
-  ASSERT_EQ(reports.size(), 1u);
-  EXPECT_NE(reports[0].find("Executing <Task hog> took"), std::string::npos) << reports[0];
+  auto hit = std::find_if(reports.begin(), reports.end(), [](const std::string& r) {
+    return r.find("Executing <Task hog> took") != std::string::npos;
+  });
+  EXPECT_NE(hit, reports.end());
 }

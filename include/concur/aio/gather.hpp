@@ -368,56 +368,88 @@ task<wait_result<T>> wait(std::vector<task_handle<T>> tasks, return_when when,
 
 // asyncio.as_completed: `co_await ac.next()` yields the tasks in the order they finish
 // (each one done; take its result() / exception()). With a timeout, next() raises
-// timeout_error once the deadline passes.
+// timeout_error once the deadline passes. Create and use it on the loop's thread.
 template <class T>
 class as_completed {
  public:
-  explicit as_completed(std::vector<task_handle<T>> tasks) : pending_(std::move(tasks)) {}
+  explicit as_completed(std::vector<task_handle<T>> tasks) : handles_(std::move(tasks)) { link(); }
   template <class Rep, class Period>
   as_completed(std::vector<task_handle<T>> tasks, std::chrono::duration<Rep, Period> timeout)
-      : pending_(std::move(tasks)),
-        deadline_(clock::now() + std::chrono::ceil<clock::duration>(timeout)) {}
+      : handles_(std::move(tasks)),
+        deadline_(clock::now() + std::chrono::ceil<clock::duration>(timeout)) {
+    link();
+  }
+  as_completed(const as_completed&) = delete;
+  as_completed& operator=(const as_completed&) = delete;
 
-  std::size_t remaining() const noexcept { return pending_.size() + ready_.size(); }
+  std::size_t remaining() const noexcept { return handles_.size() - yielded_; }
   bool empty() const noexcept { return remaining() == 0; }
 
   // The next task to finish. invalid_state_error when none remain.
   task<task_handle<T>> next() {
     if (empty()) throw invalid_state_error("as_completed: no tasks remain");
-    if (!take_done()) {
-      std::vector<detail::task_base*> bases;
-      for (auto& h : pending_) bases.push_back(h.base());
-      if (deadline_) {
-        co_await timeout_at(*deadline_, wait_first(bases));
-      } else {
-        co_await detail::children_wait(bases, detail::children_wait::until::first_done, false);
-      }
-      take_done();
+    if (deadline_) {
+      co_await timeout_at(*deadline_, wait_awaiter{this});
+    } else {
+      co_await wait_awaiter{this};
     }
-    co_return pop();
+    ++yielded_;
+    co_return handles_[order_[yielded_ - 1]];
   }
 
  private:
-  static task<void> wait_first(std::vector<detail::task_base*> bases) {
-    co_await detail::children_wait(bases, detail::children_wait::until::first_done, false);
-  }
-  bool take_done() {
-    for (std::size_t i = 0; i < pending_.size(); ++i) {
-      if (pending_[i].done()) {
-        ready_.push_back(std::move(pending_[i]));
-        pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
-        --i;
+  struct node : detail::waiter {
+    as_completed* owner = nullptr;
+    std::size_t index = 0;
+  };
+  struct wait_awaiter {
+    as_completed* ac;
+    bool cancelled = false;
+    bool await_ready() const noexcept { return ac->yielded_ < ac->order_.size(); }
+    bool await_suspend(std::coroutine_handle<> h) {
+      detail::task_base& t = detail::running_task();
+      if (t.take_cancel()) {
+        cancelled = true;
+        return false;
       }
+      ac->parked_ = &t;
+      t.suspend(h, &on_cancel, this);
+      return true;
     }
-    return !ready_.empty();
+    void await_resume() const {
+      if (cancelled) throw cancelled_error();
+    }
+    static void on_cancel(void* p) noexcept {
+      auto* self = static_cast<wait_awaiter*>(p);
+      self->cancelled = true;
+      std::exchange(self->ac->parked_, nullptr)->wake();
+    }
+  };
+  void link() {
+    order_.reserve(handles_.size());  // on_done must not allocate
+    nodes_ = std::make_unique<node[]>(handles_.size());
+    for (std::size_t i = 0; i < handles_.size(); ++i) {
+      if (handles_[i].done()) {
+        order_.push_back(i);
+        continue;
+      }
+      nodes_[i].owner = this;
+      nodes_[i].index = i;
+      nodes_[i].notify = &on_done;
+      handles_[i].base()->done_waiters.push_back(&nodes_[i]);
+    }
   }
-  task_handle<T> pop() {
-    auto h = std::move(ready_.front());
-    ready_.erase(ready_.begin());
-    return h;
+  static void on_done(detail::waiter* w) noexcept {
+    auto* n = static_cast<node*>(w);
+    n->owner->order_.push_back(n->index);
+    if (detail::task_base* t = std::exchange(n->owner->parked_, nullptr)) t->wake();
   }
-  std::vector<task_handle<T>> pending_;
-  std::vector<task_handle<T>> ready_;
+
+  std::vector<task_handle<T>> handles_;
+  std::vector<std::size_t> order_;  // indices in completion order
+  std::unique_ptr<node[]> nodes_;
+  std::size_t yielded_ = 0;
+  detail::task_base* parked_ = nullptr;
   std::optional<clock::time_point> deadline_;
 };
 
