@@ -148,7 +148,8 @@ void pool_core::cancel_pending() {
     if (t.on_cancel) {
       t.on_cancel();
     } else {
-      fail(t, std::make_exception_ptr(cancelled_error()));
+      auto e = std::make_exception_ptr(cancelled_error());
+      fail(t, std::move(e));
     }
   }
 }
@@ -383,14 +384,18 @@ void pool_core::on_exit(worker& w, bool timed_out) {
   if (w.task) {
     pool_task t = std::move(*w.task);
     w.task.reset();
+    // The exception is made in its own statement so that its temporary is gone before the
+    // result is handed over (libstdc++'s string refcount is invisible to ThreadSanitizer).
+    std::exception_ptr e;
     if (timed_out) {
-      fail(t, std::make_exception_ptr(
-                  timeout_error("concur::mp: task ran longer than the pool's task_timeout of " +
-                                std::to_string(cfg_.task_timeout.count()) + " ms; worker " +
-                                std::to_string(pid) + " was killed and replaced")));
+      e = std::make_exception_ptr(
+          timeout_error("concur::mp: task ran longer than the pool's task_timeout of " +
+                        std::to_string(cfg_.task_timeout.count()) + " ms; worker " +
+                        std::to_string(pid) + " was killed and replaced"));
     } else {
-      fail(t, std::make_exception_ptr(process_crashed_error(pid, code)));
+      e = std::make_exception_ptr(process_crashed_error(pid, code));
     }
+    fail(t, std::move(e));
   }
   bool replace;
   {

@@ -7,10 +7,11 @@
 
 namespace concur::mp::testing {
 
-#if defined(__SANITIZE_ADDRESS__)
+// ASan and TSan catch SIGSEGV, report it and exit with a status of their own.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 inline constexpr bool sanitizer_handles_segv = true;
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 inline constexpr bool sanitizer_handles_segv = true;
 #else
 inline constexpr bool sanitizer_handles_segv = false;
