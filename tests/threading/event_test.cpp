@@ -33,6 +33,20 @@ TEST(Event, WaitWithTimeout) {
   EXPECT_TRUE(e.wait(0s));
   EXPECT_TRUE(e.wait(std::chrono::hours::max()));
   EXPECT_TRUE(e.wait_until(std::chrono::system_clock::now() - 1h));
+  EXPECT_TRUE(e.wait_until(std::chrono::system_clock::time_point::max()));
+  EXPECT_TRUE(e.wait_until(std::chrono::steady_clock::time_point::max()));
+}
+
+TEST(Event, FarDeadlinesWaitRatherThanOverflow) {
+  concur::event e;
+  std::jthread setter([&] {
+    std::this_thread::sleep_for(10ms);
+    e.set();
+  });
+  EXPECT_TRUE(e.wait_until(std::chrono::system_clock::time_point::max()));
+  e.clear();
+  EXPECT_FALSE(e.wait_until(std::chrono::system_clock::time_point::min() + 1h));
+  EXPECT_FALSE(e.wait(std::chrono::nanoseconds::min()));
 }
 
 TEST(Event, SetWakesEveryWaiter) {

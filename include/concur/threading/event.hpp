@@ -45,10 +45,15 @@ class event {
     return cv_.wait_until(lock, detail::deadline_after(timeout), woken{this, sets_});
   }
 
+  // Measured on the steady clock from now: a far deadline such as time_point::max() is
+  // clamped instead of overflowing in the conversion between clocks.
   template <class Clock, class Duration>
   bool wait_until(std::chrono::time_point<Clock, Duration> deadline) const {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_until(lock, deadline, woken{this, sets_});
+    const auto now = Clock::now();
+    if (deadline <= now) {  // also keeps time_point::min() from overflowing the subtraction
+      return wait(std::chrono::seconds(0));
+    }
+    return wait(deadline - now);
   }
 
  private:
