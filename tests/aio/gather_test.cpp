@@ -63,9 +63,14 @@ TEST(AioGather, RunsConcurrently) {
 
 TEST(AioGather, FirstFailureRaisedOthersKeepRunning) {
   auto main = []() -> aio::task<void> {
-    auto slow = aio::create_task(value_after(7, 30ms));
+    aio::event release;
+    auto slow = aio::create_task([](aio::event& e) -> aio::task<int> {
+      co_await e.wait();
+      co_return 7;
+    }(release));
     EXPECT_THROW(co_await aio::gather(fail_after(1ms), slow), std::logic_error);
     EXPECT_FALSE(slow.done());  // asyncio: gather does not cancel the others
+    release.set();
     EXPECT_EQ(co_await slow, 7);
   };
   aio::run(main());
@@ -162,12 +167,17 @@ TEST(AioTimeout, NestedTimeoutsInnermostFires) {
 
 TEST(AioWait, FirstCompletedAndAllCompleted) {
   auto main = []() -> aio::task<void> {
+    aio::event release;
     std::vector<aio::task_handle<int>> hs{aio::create_task(value_after(1, 1ms)),
-                                          aio::create_task(value_after(2, 50ms))};
+                                          aio::create_task([](aio::event& e) -> aio::task<int> {
+                                            co_await e.wait();
+                                            co_return 2;
+                                          }(release))};
     auto r = co_await aio::wait(hs, aio::return_when::first_completed);
     CO_ASSERT_EQ(r.done.size(), 1u);
     EXPECT_EQ(r.done[0].result(), 1);
     EXPECT_EQ(r.pending.size(), 1u);
+    release.set();
     auto r2 = co_await aio::wait(hs);
     EXPECT_EQ(r2.done.size(), 2u);
     EXPECT_TRUE(r2.pending.empty());
@@ -222,7 +232,11 @@ TEST(AioAsCompleted, OrderIsCompletionOrderEvenWhenAllFinishedBeforeAsking) {
 
 TEST(AioShield, CancelReachesOnlyTheAwaiter) {
   auto main = []() -> aio::task<void> {
-    auto inner = aio::create_task(value_after(8, 20ms));
+    aio::event release;
+    auto inner = aio::create_task([](aio::event& e) -> aio::task<int> {
+      co_await e.wait();
+      co_return 8;
+    }(release));
     auto outer = aio::create_task([](aio::task_handle<int> inner) -> aio::task<int> {
       co_return co_await aio::shield(inner);
     }(inner));
@@ -230,6 +244,7 @@ TEST(AioShield, CancelReachesOnlyTheAwaiter) {
     outer.cancel();
     EXPECT_THROW(co_await outer, aio::cancelled_error);
     EXPECT_FALSE(inner.done());
+    release.set();
     EXPECT_EQ(co_await inner, 8);
   };
   aio::run(main());
