@@ -1,16 +1,21 @@
-# Runs one example program and checks its output: exit status 0, every EXPECT regex
-# found, no REJECT regex found. Lists arrive joined with "@@" (see concur_example_test).
+# Runs one program and checks its output: the exit status (RC, 0 by default), every EXPECT
+# regex found on stdout, every EXPECT_ERR regex on stderr, no REJECT regex on stdout.
+# Lists arrive joined with "@@" (see concur_example_test).
 string(REPLACE "@@" ";" args "${ARGS}")
 string(REPLACE "@@" ";" expect "${EXPECT}")
 string(REPLACE "@@" ";" reject "${REJECT}")
+string(REPLACE "@@" ";" expect_err "${EXPECT_ERR}")
+if(NOT DEFINED RC OR RC STREQUAL "")
+  set(RC 0)
+endif()
 execute_process(COMMAND ${PROGRAM} ${args}
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 message("${out}")
 if(err)
   message("stderr:\n${err}")
 endif()
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "${PROGRAM} exited with ${rc}")
+if(NOT rc EQUAL RC)
+  message(FATAL_ERROR "${PROGRAM} exited with ${rc}, expected ${RC}")
 endif()
 foreach(re IN LISTS expect)
   if(NOT out MATCHES "${re}")
@@ -20,5 +25,10 @@ endforeach()
 foreach(re IN LISTS reject)
   if(out MATCHES "${re}")
     message(FATAL_ERROR "output matches rejected pattern: ${re}")
+  endif()
+endforeach()
+foreach(re IN LISTS expect_err)
+  if(NOT err MATCHES "${re}")
+    message(FATAL_ERROR "stderr does not match expected pattern: ${re}")
   endif()
 endforeach()
