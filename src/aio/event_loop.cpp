@@ -43,7 +43,7 @@ void ready_queue::grow() {
 
 void timer_heap::push(timer_node* node, std::int64_t when) {
   heap_.push_back({when, seq_++, node});
-  node->heap_index = heap_.size() - 1;
+  node->heap_index = static_cast<std::uint32_t>(heap_.size() - 1);
   sift_up(heap_.size() - 1);
 }
 
@@ -149,7 +149,7 @@ void task_base::step(void* self) noexcept {
   t->cancel_fn_ = nullptr;
   task_base*& current = current_task_slot();
   current = t;
-  std::exchange(t->resume_point_, {}).resume();
+  std::exchange(t->continuation_, {}).resume();
   current = nullptr;
   if (t->done_) t->release();  // the loop's reference, held while the task was pending
 }
@@ -218,7 +218,7 @@ void task_base::run_done_callbacks_item(void* self) noexcept {
 void task_base::attach(event_loop* loop, std::coroutine_handle<> self) {
   loop_ = loop;
   self_ = self;
-  resume_point_ = self;
+  continuation_ = self;
   root_ = true;
   refs_ = 1;
   id_ = loop->next_task_id();
@@ -402,7 +402,8 @@ void event_loop::teardown() noexcept {
     }
   }
   for (auto* node : timers_.detach_all()) {
-    if (node->drop != nullptr) node->drop(node);
+    // Callback timers are owned by the heap (one reference); awaiter nodes live in frames.
+    if (node->fire == &fire_callback_timer) static_cast<detail::callback_node*>(node)->release();
   }
   for (auto& e : fds_) {
     for (fd_slot* s : {&e.read, &e.write}) {

@@ -64,10 +64,9 @@ class ready_queue {
 // or a callback handle) and knows its own heap slot, so removal on cancel is O(log n) and
 // nothing is allocated per sleep.
 struct timer_node {
-  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
-  std::size_t heap_index = npos;
+  static constexpr std::uint32_t npos = static_cast<std::uint32_t>(-1);
   void (*fire)(timer_node*) = nullptr;  // moves the work to the ready queue when due
-  void (*drop)(timer_node*) = nullptr;  // non-null: the heap owns a reference (callbacks)
+  std::uint32_t heap_index = npos;      // (derived awaiters keep small flags in the padding)
   bool scheduled() const noexcept { return heap_index != npos; }
 };
 
@@ -93,7 +92,7 @@ class timer_heap {
   }
   void place(std::size_t i, const entry& e) noexcept {
     heap_[i] = e;
-    e.node->heap_index = i;
+    e.node->heap_index = static_cast<std::uint32_t>(i);
   }
   void sift_up(std::size_t i) noexcept;
   void sift_down(std::size_t i) noexcept;
@@ -106,7 +105,7 @@ class timer_heap {
 // touches the count.
 class callback_node : public timer_node {
  public:
-  callback_node() noexcept { drop = &drop_ref; }
+  callback_node() noexcept = default;
   callback_node(const callback_node&) = delete;
   callback_node& operator=(const callback_node&) = delete;
   virtual ~callback_node() = default;
@@ -116,7 +115,6 @@ class callback_node : public timer_node {
   void release() noexcept {
     if (--refs_ == 0) delete this;  // the one owner of this intrusive count
   }
-  static void drop_ref(timer_node* n) noexcept { static_cast<callback_node*>(n)->release(); }
 
   bool cancelled = false;
   std::int64_t when = 0;
@@ -272,7 +270,7 @@ class task_base {
   bool take_cancel() noexcept { return std::exchange(must_cancel_, false); }
   // Parks the task at `h`; `on_cancel(ctx)` is called once if cancel() arrives meanwhile.
   void suspend(std::coroutine_handle<> h, void (*on_cancel)(void*), void* ctx) noexcept {
-    resume_point_ = h;
+    continuation_ = h;
     cancel_fn_ = on_cancel;
     cancel_ctx_ = ctx;
   }
@@ -307,9 +305,9 @@ class task_base {
 
  protected:
   std::exception_ptr exception_;
-  // Inline await: who resumes when this coroutine ends. Root task: where the next step resumes.
+  // Inline await: who resumes when this coroutine ends. Root task (never awaited inline):
+  // where its next step resumes.
   std::coroutine_handle<> continuation_;
-  std::coroutine_handle<> resume_point_;
   std::coroutine_handle<> self_;
 
  private:

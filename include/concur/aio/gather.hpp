@@ -92,7 +92,7 @@ class children_wait {
     for (std::size_t i = 0; i < children_.size(); ++i) {
       if (children_[i]->done()) continue;
       nodes_[i].owner = this;
-      nodes_[i].child = children_[i];
+      nodes_[i].task = children_[i];  // with notify set, `task` names the child
       nodes_[i].notify = &on_child_done;
       children_[i]->done_waiters.push_back(&nodes_[i]);
     }
@@ -110,7 +110,6 @@ class children_wait {
  private:
   struct node : waiter {
     children_wait* owner = nullptr;
-    task_base* child = nullptr;
   };
   bool met() const noexcept {
     switch (cond_) {
@@ -127,7 +126,7 @@ class children_wait {
     auto* n = static_cast<node*>(w);
     children_wait* self = n->owner;
     --self->remaining_;
-    if (self->first_failed_ == nullptr && n->child->exception_ptr()) self->first_failed_ = n->child;
+    if (self->first_failed_ == nullptr && n->task->exception_ptr()) self->first_failed_ = n->task;
     if (!self->woken_ && self->met()) {
       self->woken_ = true;
       self->parent_->wake();
@@ -163,47 +162,47 @@ class children_wait {
   bool woken_ = false;
 };
 
-template <class T>
+// Owned: created by gather from a task<T>, so nobody else sees it and the value can be
+// moved out; otherwise the caller's task_handle, whose value is copied.
+template <class T, bool Owned>
 struct gather_child {
   task_handle<T> handle;
-  bool owned;  // created by gather: the value can be moved out
 };
 
 template <class T>
-gather_child<T> to_child(task<T>&& t) {
-  return {create_task(std::move(t)), true};
+gather_child<T, true> to_child(task<T>&& t) {
+  return {create_task(std::move(t))};
 }
 template <class T>
-gather_child<T> to_child(const task_handle<T>& h) {
-  return {h, false};
+gather_child<T, false> to_child(const task_handle<T>& h) {
+  return {h};
 }
 template <class T>
-gather_child<T> to_child(task_handle<T>&& h) {
-  return {std::move(h), false};
+gather_child<T, false> to_child(task_handle<T>&& h) {
+  return {std::move(h)};
 }
 
 template <class X>
 struct child_value;
-template <class T>
-struct child_value<gather_child<T>> {
+template <class T, bool Owned>
+struct child_value<gather_child<T, Owned>> {
   using type = T;
 };
 
-template <class T>
-gathered_t<T> extract(gather_child<T>& c) {
+template <class T, bool Owned>
+gathered_t<T> extract(gather_child<T, Owned>& c) {
   if constexpr (std::is_void_v<T>) {
     c.handle.take_result();
     return {};
-  } else if constexpr (std::is_copy_constructible_v<T>) {
-    if (c.owned) return c.handle.take_result();
-    return c.handle.result();
-  } else {
+  } else if constexpr (Owned || !std::is_copy_constructible_v<T>) {
     return c.handle.take_result();
+  } else {
+    return c.handle.result();
   }
 }
 
-template <class T>
-outcome<T> extract_outcome(gather_child<T>& c) {
+template <class T, bool Owned>
+outcome<T> extract_outcome(gather_child<T, Owned>& c) {
   auto* b = c.handle.base();
   b->mark_retrieved();
   if (b->exception_ptr()) return outcome<T>(b->exception_ptr());
@@ -241,8 +240,8 @@ task<std::tuple<outcome<typename child_value<Cs>::type>...>> gather_children_set
   co_return std::tuple<outcome<typename child_value<Cs>::type>...>{extract_outcome(cs)...};
 }
 
-template <class T>
-auto gather_range(std::vector<gather_child<T>> cs)
+template <class T, bool Owned>
+auto gather_range(std::vector<gather_child<T, Owned>> cs)
     -> task<std::conditional_t<std::is_void_v<T>, void, std::vector<gathered_t<T>>>> {
   std::vector<task_base*> bases;
   bases.reserve(cs.size());
@@ -265,8 +264,8 @@ auto gather_range(std::vector<gather_child<T>> cs)
   }
 }
 
-template <class T>
-task<std::vector<outcome<T>>> gather_range_settled(std::vector<gather_child<T>> cs) {
+template <class T, bool Owned>
+task<std::vector<outcome<T>>> gather_range_settled(std::vector<gather_child<T, Owned>> cs) {
   std::vector<task_base*> bases;
   bases.reserve(cs.size());
   for (auto& c : cs) bases.push_back(c.handle.base());
@@ -313,20 +312,22 @@ auto gather(return_exceptions_t, Aws&&... aws) {
 template <class A>
 requires requires { typename detail::range_value<A>::type; }
 auto gather(std::vector<A> aws) {
-  using T = typename detail::range_value<A>::type;
-  std::vector<detail::gather_child<T>> cs;
+  using C = decltype(detail::to_child(std::move(aws.front())));
+  std::vector<C> cs;
   cs.reserve(aws.size());
   for (auto& a : aws) cs.push_back(detail::to_child(std::move(a)));
-  return detail::gather_range<T>(std::move(cs));
+  std::vector<A>().swap(aws);  // the frames now belong to the tasks: free the vector early
+  return detail::gather_range(std::move(cs));
 }
 template <class A>
 requires requires { typename detail::range_value<A>::type; }
 auto gather(std::vector<A> aws, return_exceptions_t) {
-  using T = typename detail::range_value<A>::type;
-  std::vector<detail::gather_child<T>> cs;
+  using C = decltype(detail::to_child(std::move(aws.front())));
+  std::vector<C> cs;
   cs.reserve(aws.size());
   for (auto& a : aws) cs.push_back(detail::to_child(std::move(a)));
-  return detail::gather_range_settled<T>(std::move(cs));
+  std::vector<A>().swap(aws);
+  return detail::gather_range_settled(std::move(cs));
 }
 
 // asyncio.wait's result: the tasks that are done and those still pending.

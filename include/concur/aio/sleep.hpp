@@ -9,6 +9,7 @@ namespace detail {
 class sleep_awaiter : private timer_node {
  public:
   explicit sleep_awaiter(clock::duration delay) noexcept : delay_(delay) {}
+  // Awaited by the hundred thousand: keep each sleeping frame small.
   // Movable until awaited (so it can be handed to wait_for); never moved while registered.
   sleep_awaiter(sleep_awaiter&&) = default;
   sleep_awaiter& operator=(sleep_awaiter&&) = delete;
@@ -48,9 +49,9 @@ class sleep_awaiter : private timer_node {
     static_cast<sleep_awaiter*>(p)->cancelled_ = true;
   }
 
+  bool cancelled_ = false;  // first: it fits in timer_node's tail padding
   clock::duration delay_;
   task_base* task_ = nullptr;
-  bool cancelled_ = false;
 };
 
 }  // namespace detail
