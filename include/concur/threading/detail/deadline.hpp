@@ -1,5 +1,8 @@
 #pragma once
 #include <chrono>
+// deadline_after (a user timeout to a steady-clock deadline, safe for huge durations) is
+// futures' own: one definition for the whole library.
+#include <concur/futures/detail/state.hpp>
 
 namespace concur::detail {
 
@@ -21,11 +24,6 @@ steady::duration clamp_wait(std::chrono::duration<Rep, Period> d) {
     return std::chrono::duration_cast<steady::duration>(max_wait);
   }
   return std::chrono::duration_cast<steady::duration>(d);
-}
-
-template <class Rep, class Period>
-steady::time_point deadline_after(std::chrono::duration<Rep, Period> d) {
-  return steady::now() + clamp_wait(d);
 }
 
 }  // namespace concur::detail
