@@ -36,3 +36,7 @@ concur_example_test(mp_meta_tags PROGRAM mp_meta_tags
   ARGS --scale 0.01
   EXPECT "page0: 1 meta tags, first: <meta name=\"key0\" content=\"page 0 tag 0\">"
          "page5: 6 meta tags" "meta tags found: 21 \\(expected 21\\)")
+
+concur_example_test(mp_executor_primes PROGRAM mp_executor_primes
+  ARGS --scale 0.01
+  EXPECT "^Primes found: \\[100003, 100019\\]")

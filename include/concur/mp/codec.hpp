@@ -24,11 +24,14 @@
 #include <istream>
 #include <ostream>
 #include <span>
+#include <stdexcept>
 #include <streambuf>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include "concur/mp/errors.hpp"
 
 namespace concur::mp {
 
@@ -126,7 +129,14 @@ void decode_from(std::string_view in, fd_table& fds, T&... values) {
   view_source src(in);
   std::istream is(&src);
   input_archive ar(is, fds);
-  ar(values...);
+  try {
+    ar(values...);
+  } catch (const cereal::Exception& e) {
+    throw error(std::string("concur::mp: cannot decode a value (truncated or corrupt bytes): ") +
+                e.what());
+  } catch (const std::length_error&) {
+    throw error("concur::mp: cannot decode a value (corrupt length)");
+  }
 }
 
 }  // namespace detail
@@ -141,7 +151,7 @@ std::string dumps(const T& value) {
   return out;
 }
 
-// pickle.loads: throws cereal::Exception when the bytes are short or corrupt.
+// pickle.loads: throws mp::error when the bytes are short or corrupt.
 template <class T>
 T loads(std::string_view bytes) {
   detail::check_sendable<T>();
