@@ -80,11 +80,21 @@ void report_callback_error(std::exception_ptr error) noexcept {
   }
 }
 
+namespace {
+callback_node* as_node(std::uintptr_t word) noexcept {
+  return reinterpret_cast<callback_node*>(word);
+}
+std::uintptr_t as_word(callback_node* node) noexcept {
+  return reinterpret_cast<std::uintptr_t>(node);
+}
+}  // namespace
+
 state_base::~state_base() {
   // Callbacks of a state that never completed (only possible when its producer never
   // existed) are dropped without being called.
-  callback_node* node = callbacks_.load(std::memory_order_relaxed);
-  if (node == closed()) return;
+  const std::uintptr_t word = callbacks_.load(std::memory_order_relaxed);
+  if (word == closed_word) return;
+  callback_node* node = as_node(word);
   while (node != nullptr) {
     callback_node* next = node->next;
     std::unique_ptr<callback_node> owned(node);
@@ -146,13 +156,25 @@ void state_base::publish_finished() noexcept {
 void state_base::after_done(std::uint32_t old_status) noexcept {
   if (old_status & waiters_bit) futex_wake(status_, INT_MAX);
   // Pairs with add_callback: either it sees done() or this load sees its node.
-  if (callbacks_.load() != nullptr) run_callbacks();
+  if (callbacks_.load() != 0) run_callbacks();
 }
 
+// The list word is a node pointer (newest first), `closed_word` once the callbacks were
+// taken to run, and carries `locked_bit` while remove_callback edits the list. Pushing and
+// taking are single CAS operations that wait out a remover.
 void state_base::run_callbacks() noexcept {
-  callback_node* list = callbacks_.exchange(closed());
-  if (list == closed()) return;
+  std::uintptr_t word = callbacks_.load();
+  for (;;) {
+    if (word == closed_word) return;
+    if (word & locked_bit) {
+      cpu_relax();
+      word = callbacks_.load();
+      continue;
+    }
+    if (callbacks_.compare_exchange_weak(word, closed_word)) break;
+  }
   // The list is newest first; Python calls callbacks in the order they were added.
+  callback_node* list = as_node(word);
   callback_node* ordered = nullptr;
   while (list != nullptr) {
     callback_node* next = list->next;
@@ -167,22 +189,62 @@ void state_base::run_callbacks() noexcept {
   }
 }
 
-void state_base::add_callback(std::unique_ptr<callback_node> node) noexcept {
+callback_node* state_base::add_callback(std::unique_ptr<callback_node> node) noexcept {
   if (done()) {
     node->invoke(*this);
-    return;
+    return nullptr;
   }
-  callback_node* head = callbacks_.load();
+  std::uintptr_t word = callbacks_.load();
   for (;;) {
-    if (head == closed()) {
+    if (word == closed_word) {
       node->invoke(*this);
-      return;
+      return nullptr;
     }
-    node->next = head;
-    if (callbacks_.compare_exchange_weak(head, node.get())) break;
+    if (word & locked_bit) {
+      cpu_relax();
+      word = callbacks_.load();
+      continue;
+    }
+    node->next = as_node(word);
+    if (callbacks_.compare_exchange_weak(word, as_word(node.get()))) break;
   }
-  node.release();  // now owned by the list
-  if (done()) run_callbacks();
+  callback_node* added = node.release();  // now owned by the list
+  if (done()) {
+    run_callbacks();
+    return nullptr;
+  }
+  return added;
+}
+
+bool state_base::remove_callback(callback_node* target) noexcept {
+  if (target == nullptr) return false;
+  std::uintptr_t word = callbacks_.load();
+  for (;;) {
+    if (word == closed_word) return false;  // being run (or ran) by the completing thread
+    if (word & locked_bit) {
+      cpu_relax();
+      word = callbacks_.load();
+      continue;
+    }
+    if (callbacks_.compare_exchange_weak(word, word | locked_bit)) break;
+  }
+  callback_node* head = as_node(word);
+  bool found = false;
+  if (head == target) {
+    head = target->next;
+    found = true;
+  } else {
+    for (callback_node* n = head; n != nullptr && n->next != nullptr; n = n->next) {
+      if (n->next == target) {
+        n->next = target->next;
+        found = true;
+        break;
+      }
+    }
+  }
+  callbacks_.store(as_word(head));  // unlocks
+  if (found) std::unique_ptr<callback_node> owned(target);
+  return found;
 }
 
 void state_base::wait_slow() const noexcept {

@@ -264,3 +264,46 @@ TEST(Future, MoveOnlyValue) {
   p.set_value(std::make_unique<int>(4));
   EXPECT_EQ(*f.result(), 4);
 }
+
+TEST(Callbacks, RemoveBeforeCompletion) {
+  concur::promise<int> p;
+  auto f = p.get_future();
+  int a = 0;
+  int b = 0;
+  auto ta = f.add_done_callback([&](const concur::future<int>&) { ++a; });
+  auto tb = f.add_done_callback([&](const concur::future<int>&) { ++b; });
+  EXPECT_TRUE(ta);
+  EXPECT_TRUE(f.remove_done_callback(ta));
+  EXPECT_FALSE(f.remove_done_callback(concur::callback_token{}));
+  concur::promise<int> other;
+  EXPECT_FALSE(other.get_future().remove_done_callback(tb));  // token of another future
+  p.set_value(1);
+  EXPECT_EQ(a, 0);
+  EXPECT_EQ(b, 1);
+  EXPECT_FALSE(f.remove_done_callback(tb));  // already ran
+  auto late = f.add_done_callback([&](const concur::future<int>&) { ++b; });
+  EXPECT_FALSE(late);  // ran as it was added
+  EXPECT_EQ(b, 2);
+}
+
+TEST(Callbacks, RemoveRacingCompletionRunsOrRemovesExactlyOnce) {
+  constexpr int rounds = 300;
+  for (int r = 0; r < rounds; ++r) {
+    concur::promise<int> p;
+    auto f = p.get_future();
+    std::atomic<int> calls{0};
+    std::vector<concur::callback_token> tokens;
+    for (int i = 0; i < 8; ++i)
+      tokens.push_back(f.add_done_callback([&](const concur::future<int>&) { ++calls; }));
+    std::atomic<bool> go{false};
+    int removed = 0;
+    std::thread completer([&] {
+      while (!go.load()) std::this_thread::yield();
+      p.set_value(r);
+    });
+    go = true;
+    for (auto& t : tokens) removed += f.remove_done_callback(t) ? 1 : 0;
+    completer.join();
+    ASSERT_EQ(calls.load() + removed, 8) << "round " << r;
+  }
+}

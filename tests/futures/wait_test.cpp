@@ -176,3 +176,27 @@ TEST(AsCompleted, WithAnExecutor) {
   EXPECT_EQ(count, 50);
   EXPECT_EQ(sum, 49 * 50 / 2);
 }
+
+TEST(Wait, LoopOfFirstCompleted) {
+  // The Python idiom `while not_done: done, not_done = wait(not_done, FIRST_COMPLETED)`
+  // (each wait takes its callbacks off the futures it leaves pending; ASan checks that
+  // the removed ones are freed).
+  constexpr int n = 200;
+  promises s(n);
+  std::vector<concur::future<int>> not_done = s.fs;
+  int waits = 0;
+  std::thread producer([&] {
+    for (int i = 0; i < n; ++i) {
+      s.ps[i].set_value(i);
+      if (i % 20 == 0) std::this_thread::sleep_for(1ms);
+    }
+  });
+  while (!not_done.empty() && waits < 10 * n) {
+    auto r = concur::wait(not_done, concur::return_when::first_completed, 10s);
+    ASSERT_FALSE(r.done.empty());
+    not_done = std::move(r.not_done);
+    ++waits;
+  }
+  producer.join();
+  EXPECT_TRUE(not_done.empty());
+}

@@ -38,6 +38,21 @@ template <class T>
 struct is_future<future<T>> : std::true_type {};
 }  // namespace detail
 
+// Names one callback added with future::add_done_callback, for remove_done_callback.
+class callback_token {
+ public:
+  callback_token() = default;
+  // False when the callback already ran as it was added.
+  explicit operator bool() const noexcept { return node_ != nullptr; }
+
+ private:
+  template <class T>
+  friend class future;
+  callback_token(const void* state, detail::callback_node* node) : state_(state), node_(node) {}
+  const void* state_ = nullptr;
+  detail::callback_node* node_ = nullptr;
+};
+
 // A handle to one result that is produced elsewhere (like Python's Future, or
 // std::shared_future): copies share the result; every member is safe to call from any
 // thread. A default-constructed future is not valid() and throws invalid_state_error.
@@ -109,10 +124,23 @@ class future {
   // Calls fn(const future<T>&) exactly once when the future is done: right away on this
   // thread if it already is, otherwise on the thread that completes (or cancels) it.
   // An exception from fn is reported on stderr and otherwise ignored, as in Python.
+  // The token can be passed to remove_done_callback.
+  // clang-format off
   template <class F>
-  requires std::invocable < F&, const future<T>
-  & > void add_done_callback(F&& fn) const {
-    get().add_callback(std::make_unique<callback<std::decay_t<F>>>(std::forward<F>(fn)));
+    requires std::invocable<F&, const future<T>&>
+  callback_token add_done_callback(F&& fn) const {
+    // clang-format on
+    auto& s = get();
+    auto node = std::make_unique<callback<std::decay_t<F>>>(std::forward<F>(fn));
+    return callback_token(&s, s.add_callback(std::move(node)));
+  }
+
+  // Removes a callback that has not run yet (asyncio's remove_done_callback, by token
+  // rather than by function). True if it was removed and will never run; false if it ran,
+  // is running, or the token is empty or from another future. Use each token once.
+  bool remove_done_callback(const callback_token& token) const {
+    if (!token || token.state_ != state_) return false;
+    return get().remove_callback(token.node_);
   }
 
   // Two handles are equal when they share one result.
@@ -188,9 +216,11 @@ class promise {
 
   // Completes the future. Throws invalid_state_error if it already has a result or was
   // cancelled.
+  // clang-format off
   template <class... A>
-  requires(std::is_void_v<T> ? sizeof...(A) == 0
-                             : std::is_constructible_v<T, A...>) void set_value(A&&... args) {
+    requires(std::is_void_v<T> ? sizeof...(A) == 0 : std::is_constructible_v<T, A...>)
+  void set_value(A&&... args) {
+    // clang-format on
     check();
     state_->set_value(std::forward<A>(args)...);
   }

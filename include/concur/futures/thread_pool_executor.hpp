@@ -122,9 +122,11 @@ class thread_pool_executor {
 
   // Schedules f(args...) (copies or moves of them) and returns its future. Throws
   // executor_shutdown_error after shutdown(), broken_executor_error once broken.
+  // clang-format off
   template <class F, class... A>
-  requires std::invocable<std::decay_t<F>, std::decay_t<A>...>
-      future<detail::submit_result_t<F, A...>> submit(F&& f, A&&... args) {
+    requires std::invocable<std::decay_t<F>, std::decay_t<A>...>
+  future<detail::submit_result_t<F, A...>> submit(F&& f, A&&... args) {
+    // clang-format on
     using R = detail::submit_result_t<F, A...>;
     auto call = [fn = std::forward<F>(f), ... a = std::forward<A>(args)]() mutable -> R {
       return std::invoke(std::move(fn), std::move(a)...);
@@ -134,16 +136,20 @@ class thread_pool_executor {
 
   // Python's map(fn, *iterables): calls f on the elements of the ranges taken in step
   // (stopping at the shortest), all submitted now; results come lazily and in order.
+  // clang-format off
   template <class F, std::ranges::input_range... Rs>
-  requires(sizeof...(Rs) > 0 &&
-           !detail::is_duration<std::decay_t<F>>::value) auto map(F&& f, Rs&&... ranges) {
+    requires(sizeof...(Rs) > 0 && !detail::is_duration<std::decay_t<F>>::value)
+  auto map(F&& f, Rs&&... ranges) {
+    // clang-format on
     return map_impl(std::nullopt, std::forward<F>(f), std::forward<Rs>(ranges)...);
   }
   // The timeout form: iteration throws timeout_error once `timeout` (counted from this
   // call) has passed and a result is still missing.
+  // clang-format off
   template <class Rep, class Period, class F, std::ranges::input_range... Rs>
-  requires(sizeof...(Rs) > 0) auto map(std::chrono::duration<Rep, Period> timeout, F&& f,
-                                       Rs&&... ranges) {
+    requires(sizeof...(Rs) > 0)
+  auto map(std::chrono::duration<Rep, Period> timeout, F&& f, Rs&&... ranges) {
+    // clang-format on
     return map_impl(detail::deadline_after(timeout), std::forward<F>(f),
                     std::forward<Rs>(ranges)...);
   }

@@ -82,15 +82,25 @@ wait_result<T> wait_impl(std::vector<future<T>> fs, return_when when,
   if (!satisfied) {
     auto signal = std::make_shared<wait_signal>();
     signal->remaining.store(pending);
+    std::vector<std::pair<const future<T>*, callback_token>> registered;
+    registered.reserve(pending);
     for (const auto& f : fs) {
       if (f.done()) continue;
-      f.add_done_callback([signal, when](const future<T>& g) {
+      registered.emplace_back(&f, f.add_done_callback([signal, when](const future<T>& g) {
         if (when == return_when::first_completed ||
             (when == return_when::first_exception && has_exception(g)) ||
             signal->remaining.fetch_sub(1) == 1)
           signal->fire();
-      });
+      }));
     }
+    // Python removes its waiter from every future on the way out; so do we, so that a
+    // loop of wait(first_completed) over many futures does not pile up callbacks.
+    struct unregister {
+      std::vector<std::pair<const future<T>*, callback_token>>& list;
+      ~unregister() {
+        for (auto& [f, token] : list) f->remove_done_callback(token);
+      }
+    } cleanup{registered};
     while (signal->fired.load() == 0) {
       if (!deadline) {
         futex_wait(signal->fired, 0);
@@ -163,15 +173,21 @@ class as_completed_range {
 
   as_completed_range(std::vector<future<T>> fs, std::optional<detail::clock::time_point> deadline)
       : channel_(std::make_shared<channel>()), total_(fs.size()), deadline_(deadline) {
-    for (const auto& f : fs) {
-      f.add_done_callback([ch = channel_](const future<T>& g) {
+    registered_.reserve(fs.size());
+    for (auto& f : fs) {
+      auto token = f.add_done_callback([ch = channel_](const future<T>& g) {
         {
           const std::lock_guard lock(ch->mutex);
           ch->ready.push_back(g);
         }
         ch->ready_cv.notify_one();
       });
+      if (token) registered_.emplace_back(std::move(f), token);
     }
+  }
+  // Leaving early (break, timeout) takes the callbacks off the futures still pending.
+  ~as_completed_range() {
+    for (auto& [f, token] : registered_) f.remove_done_callback(token);
   }
   as_completed_range(as_completed_range&&) = delete;
   as_completed_range& operator=(as_completed_range&&) = delete;
@@ -208,6 +224,7 @@ class as_completed_range {
   }
 
   std::shared_ptr<channel> channel_;
+  std::vector<std::pair<future<T>, callback_token>> registered_;
   std::size_t total_;
   std::size_t yielded_ = 0;
   std::optional<detail::clock::time_point> deadline_;

@@ -98,7 +98,12 @@ class state_base {
   bool wait_until(clock::time_point deadline) const noexcept {
     return done() || wait_until_slow(deadline);
   }
-  void add_callback(std::unique_ptr<callback_node> node) noexcept;
+  // Returns the node while it waits in the list (for remove_callback), or nullptr if it
+  // already ran.
+  callback_node* add_callback(std::unique_ptr<callback_node> node) noexcept;
+  // Unlinks and frees a node add_callback returned, unless the callbacks are already being
+  // run. True if it was removed (it will never run). Call at most once per node.
+  bool remove_callback(callback_node* node) noexcept;
 
  protected:
   explicit state_base(std::uint32_t refs) noexcept : refs_(refs) {}
@@ -118,14 +123,12 @@ class state_base {
   bool wait_until_slow(clock::time_point deadline) const noexcept;
   void after_done(std::uint32_t old_status) noexcept;
   void run_callbacks() noexcept;
-  static callback_node* closed() noexcept {
-    // A non-null marker that is never dereferenced: "callbacks already ran".
-    return reinterpret_cast<callback_node*>(std::uintptr_t{1});
-  }
+  static constexpr std::uintptr_t locked_bit = 1;
+  static constexpr std::uintptr_t closed_word = 2;  // never a node address (nodes are aligned)
 
   mutable std::atomic<std::uint32_t> status_{phase_pending};
   mutable std::atomic<std::uint32_t> refs_;
-  std::atomic<callback_node*> callbacks_{nullptr};
+  std::atomic<std::uintptr_t> callbacks_{0};
 };
 
 // Result storage: a union so that T needs no default constructor and is built in place.
