@@ -1,5 +1,6 @@
 // calculate_square, sequential vs Pool(4) (tutorial 04, "Process Pool"): 20 calls that each
-// take 0.1 s take about 2 s one after the other and about 0.5 s on four workers.
+// take 0.1 s take about 2 s one after the other and about 0.5 s on four workers. (The check
+// in mp.cmake does not judge the timing: CI machines are shared and noisy.)
 #include <chrono>
 #include <cstdio>
 #include <numeric>
