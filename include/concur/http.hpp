@@ -7,4 +7,5 @@
 #include "concur/http/headers.hpp"
 #include "concur/http/parser.hpp"
 #include "concur/http/response.hpp"
+#include "concur/http/sync.hpp"
 #include "concur/http/url.hpp"
