@@ -40,3 +40,12 @@ concur_example_test(mp_meta_tags PROGRAM mp_meta_tags
 concur_example_test(mp_executor_primes PROGRAM mp_executor_primes
   ARGS --scale 0.01
   EXPECT "^Primes found: \\[100003, 100019\\]")
+
+# Compile-fail check: sending what cannot cross a process boundary stops the build with a
+# readable message (the source ends in .cxx so the test glob does not pick it up).
+add_test(NAME mp.compile_fail.unsendable
+  COMMAND ${CMAKE_COMMAND} -DCXX=${CMAKE_CXX_COMPILER}
+          -DSOURCE=${PROJECT_SOURCE_DIR}/tests/mp/compile_fail/unsendable.cxx
+          "-DINCLUDES=${PROJECT_SOURCE_DIR}/include\;${PROJECT_BINARY_DIR}/include"
+          -P ${PROJECT_SOURCE_DIR}/tests/mp/compile_fail/check.cmake)
+set_tests_properties(mp.compile_fail.unsendable PROPERTIES LABELS mp TIMEOUT 180)
