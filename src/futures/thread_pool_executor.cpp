@@ -16,8 +16,10 @@ namespace detail {
 //
 // Work distribution: one queue per worker; submitters spread tasks over the queues round
 // robin, a worker takes from its own queue first and steals from the others when it is
-// empty. Each queue is a ring buffer under its own mutex, so the main thread feeding two
-// workers contends with one worker at a time instead of all of them.
+// empty. Each queue is a segmented FIFO under its own mutex, so the main thread feeding two
+// workers contends with one worker at a time instead of all of them. (Measured: a spin lock
+// instead of std::mutex made no difference we could see on this 2-core machine, and
+// spinning on a lock whose holder was preempted is worse on an overloaded one.)
 //
 // Sleeping: a worker with nothing to do searches (polls) for a while, then publishes that it
 // sleeps (its `sleeping` futex word and the `idle_` count), re-checks the queues and sleeps.
