@@ -94,15 +94,17 @@ void pool_core::wake() noexcept {
 }
 
 void pool_core::submit(std::vector<pool_task> tasks) {
+  std::exception_ptr broken;
   {
     std::lock_guard lock(m_);
     if (closed_ || terminating_) throw invalid_state_error("concur::mp: pool is not running");
-    if (!broken_) {
+    broken = broken_;
+    if (!broken) {
       for (auto& t : tasks) pending_.push_back(std::move(t));
       tasks.clear();
     }
   }
-  for (auto& t : tasks) fail(t, broken_);
+  for (auto& t : tasks) fail(t, broken);
   wake();
 }
 
