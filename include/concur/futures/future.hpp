@@ -87,7 +87,7 @@ class future {
   bool running() const { return get().running(); }
   bool cancelled() const { return get().cancelled(); }
   // Cancels work that has not started; true if the future is (now) cancelled.
-  bool cancel() { return get().cancel(); }
+  bool cancel() const { return get().cancel(); }
 
   void wait() const { get().wait(); }
   template <class Rep, class Period>
