@@ -17,6 +17,7 @@
 #include "concur/aio.hpp"
 #include "concur/http/client.hpp"
 #include "concur/http/response.hpp"
+#include "concur/net/errors.hpp"  // the connection errors requests can throw
 
 namespace concur::http {
 
