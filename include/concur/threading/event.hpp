@@ -42,7 +42,7 @@ class event {
   template <class Rep, class Period>
   bool wait(std::chrono::duration<Rep, Period> timeout) const {
     std::unique_lock lock(mutex_);
-    return cv_.wait_until(lock, detail::deadline_after(timeout), woken{this, sets_});
+    return cv_.wait_until(lock, detail::wait_deadline(timeout), woken{this, sets_});
   }
 
   // Measured on the steady clock from now: a far deadline such as time_point::max() is

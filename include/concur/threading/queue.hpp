@@ -156,7 +156,7 @@ class basic_queue {
   template <class U = value_type, class Rep, class Period>
   requires std::constructible_from<value_type, U&&>
   void put(U&& item, std::chrono::duration<Rep, Period> timeout) {
-    if (!put_impl(std::forward<U>(item), wait_mode::until, detail::deadline_after(timeout))) {
+    if (!put_impl(std::forward<U>(item), wait_mode::until, detail::wait_deadline(timeout))) {
       throw queue_full_error("queue is still full after the put timeout");
     }
   }
@@ -179,7 +179,7 @@ class basic_queue {
   template <class U = value_type, class Rep, class Period>
   requires std::constructible_from<value_type, U&&>
   [[nodiscard]] bool try_put(U&& item, std::chrono::duration<Rep, Period> timeout) {
-    return put_impl(std::forward<U>(item), wait_mode::until, detail::deadline_after(timeout));
+    return put_impl(std::forward<U>(item), wait_mode::until, detail::wait_deadline(timeout));
   }
 
   // Blocks while the queue is empty. Throws queue_shut_down_error once it is shut down and empty.
@@ -188,7 +188,7 @@ class basic_queue {
   // Throws queue_empty_error if nothing arrives within timeout.
   template <class Rep, class Period>
   value_type get(std::chrono::duration<Rep, Period> timeout) {
-    auto item = get_impl(wait_mode::until, detail::deadline_after(timeout));
+    auto item = get_impl(wait_mode::until, detail::wait_deadline(timeout));
     if (!item) {
       throw queue_empty_error("queue is still empty after the get timeout");
     }
@@ -208,7 +208,7 @@ class basic_queue {
 
   template <class Rep, class Period>
   [[nodiscard]] std::optional<value_type> try_get(std::chrono::duration<Rep, Period> timeout) {
-    return get_impl(wait_mode::until, detail::deadline_after(timeout));
+    return get_impl(wait_mode::until, detail::wait_deadline(timeout));
   }
 
   // Throws task_done_error when called more often than items were put.
@@ -232,7 +232,7 @@ class basic_queue {
   template <class Rep, class Period>
   [[nodiscard]] bool join(std::chrono::duration<Rep, Period> timeout) {
     std::unique_lock lock(mutex_);
-    return all_tasks_done_.wait_until(lock, detail::deadline_after(timeout),
+    return all_tasks_done_.wait_until(lock, detail::wait_deadline(timeout),
                                       [this] { return unfinished_ == 0; });
   }
 

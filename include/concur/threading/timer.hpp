@@ -79,7 +79,7 @@ class timer {
   [[nodiscard]] bool join(std::chrono::duration<Rep, Period> timeout) {
     std::unique_lock lock(mutex_);
     check_joinable();
-    return cv_.wait_until(lock, detail::deadline_after(timeout), [this] { return finished_; });
+    return cv_.wait_until(lock, detail::wait_deadline(timeout), [this] { return finished_; });
   }
 
   bool is_alive() const {

@@ -1,7 +1,8 @@
 #pragma once
 #include <chrono>
-// deadline_after (a user timeout to a steady-clock deadline, safe for huge durations) is
-// futures' own: one definition for the whole library.
+// deadline_after (a steady-clock deadline from a timeout) is futures' own: one definition for
+// the whole library. threading feeds it durations already clamped by clamp_wait below, which
+// also turns NaN into "don't wait" (a NaN converted to an integer duration is undefined).
 #include <concur/futures/detail/state.hpp>
 
 namespace concur::detail {
@@ -24,6 +25,12 @@ steady::duration clamp_wait(std::chrono::duration<Rep, Period> d) {
     return std::chrono::duration_cast<steady::duration>(max_wait);
   }
   return std::chrono::duration_cast<steady::duration>(d);
+}
+
+// The deadline for a user timeout of any type, sign or size (NaN included).
+template <class Rep, class Period>
+steady::time_point wait_deadline(std::chrono::duration<Rep, Period> d) {
+  return deadline_after(clamp_wait(d));
 }
 
 }  // namespace concur::detail
