@@ -357,6 +357,12 @@ void event_loop::close() {
   ::close(epoll_fd_);
 }
 
+void event_loop::throw_wrong_thread() {
+  throw invalid_state_error(
+      "Non-thread-safe operation invoked on an event loop other than the current one "
+      "(use call_soon_threadsafe)");
+}
+
 void event_loop::check_open() const {
   if (closed_) throw invalid_state_error("Event loop is closed");
 }
@@ -692,6 +698,10 @@ void event_loop::update_fd(int fd, fd_entry& e) {
 
 void event_loop::set_fd_callback(int fd, bool write, detail::callback_node* node) {
   node->loop = this;
+  if (debug_ && running_ && running_loop_or_null() != this) {
+    node->release();
+    throw_wrong_thread();
+  }
   fd_entry* e = nullptr;
   try {
     e = &entry_for(fd);

@@ -208,3 +208,27 @@ TEST(AioLoop, ReadableWaitIsCancellableAndRegistrationRemoved) {
   ::close(sv[0]);
   ::close(sv[1]);
 }
+
+TEST(AioLoop, DebugModeRejectsCallsFromOtherThreads) {
+  aio::event_loop loop;
+  loop.set_debug(true);
+  std::atomic<int> rejected{0};
+  loop.run_until_complete([](aio::event_loop& loop, std::atomic<int>& rejected) -> aio::task<void> {
+    std::jthread other([&] {
+      try {
+        loop.call_soon([] {});
+      } catch (const aio::invalid_state_error&) {
+        ++rejected;
+      }
+      try {
+        loop.call_later(1ms, [] {});
+      } catch (const aio::invalid_state_error&) {
+        ++rejected;
+      }
+      loop.call_soon_threadsafe([] {});  // the thread-safe door stays open
+    });
+    other.join();
+    co_await aio::sleep(0);
+  }(loop, rejected));
+  EXPECT_EQ(rejected.load(), 2);
+}

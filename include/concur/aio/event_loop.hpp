@@ -379,6 +379,9 @@ struct exception_context {
 // asyncio's event loop: one per thread, epoll for readiness, a timer heap, a ring of ready
 // callbacks and an eventfd so other threads can wake it. Everything except
 // call_soon_threadsafe (and stop() through it) must be called on the loop's thread.
+class event_loop;
+event_loop* running_loop_or_null() noexcept;
+
 class event_loop {
  public:
   using duration = clock::duration;
@@ -401,6 +404,7 @@ class event_loop {
   template <class F>
   handle call_soon(F&& f) {
     check_open();
+    check_thread();
     auto* node = detail::make_callback(std::forward<F>(f));
     node->loop = this;
     handle h(node);                           // user's reference
@@ -418,6 +422,7 @@ class event_loop {
   template <class F>
   handle call_at(time_point when, F&& f) {
     check_open();
+    check_thread();
     auto* node = detail::make_callback(std::forward<F>(f));
     node->loop = this;
     node->fire = &fire_callback_timer;
@@ -524,6 +529,12 @@ class event_loop {
   static void run_callback_item(void* node) noexcept;
   static void fire_callback_timer(detail::timer_node* node) noexcept;
   void check_open() const;
+  // Debug mode only (like asyncio): non-thread-safe calls from a thread other than the one
+  // running the loop raise invalid_state_error instead of racing.
+  void check_thread() const {
+    if (debug_ && running_ && running_loop_or_null() != this) throw_wrong_thread();
+  }
+  [[noreturn]] static void throw_wrong_thread();
   void drain_threadsafe();
   void run_once();
   void poll(int timeout_ms);

@@ -258,6 +258,7 @@ class task_handle {
 template <class T>
 task_handle<T> event_loop::create_task(task<T> t, std::string name) {
   check_open();
+  check_thread();
   auto h = t.release_for_scheduling();
   auto& p = h.promise();
   try {
