@@ -9,3 +9,7 @@
 #include "concur/http/response.hpp"
 #include "concur/http/sync.hpp"
 #include "concur/http/url.hpp"
+#include "concur/http/mock_api.hpp"
+#include "concur/http/router.hpp"
+#include "concur/http/server.hpp"
+#include "concur/http/web.hpp"

@@ -28,10 +28,14 @@ class web_exception : public error {
   explicit web_exception(int status, std::string text = {});
   int status() const noexcept { return status_; }
   const std::string& text() const noexcept { return text_; }
+  // Extra response headers (Allow for 405, Location for a redirect).
+  http::headers& headers() noexcept { return headers_; }
+  const http::headers& headers() const noexcept { return headers_; }
 
  private:
   int status_;
   std::string text_;
+  http::headers headers_;
 };
 
 // A route pattern the router cannot accept (bad braces, a duplicate, a missing leading '/').

@@ -1,0 +1,842 @@
+#include "concur/http/server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <mutex>
+#include <system_error>
+
+#include "concur/aio/io.hpp"
+#include "concur/aio/sleep.hpp"
+#include "concur/http/parser.hpp"
+#include "concur/net/socket.hpp"
+
+namespace concur::http {
+
+// ---------------------------------------------------------------- application
+
+namespace {
+
+aio::task<web_response> raise_not_found(web_request&) {
+  throw web_exception(404);
+  co_return web_response{};
+}
+
+const std::string allow_key = "concur.allow";
+
+aio::task<web_response> raise_not_allowed(web_request& request) {
+  web_exception e(405);
+  if (const auto* allow = request.find(allow_key)) {
+    e.headers().set("Allow", std::any_cast<const std::string&>(*allow));
+  }
+  throw e;
+  co_return web_response{};
+}
+
+}  // namespace
+
+application::application() : not_found_(&raise_not_found), not_allowed_(&raise_not_allowed) {}
+
+application& application::add_route(std::string_view method, std::string_view pattern, handler h) {
+  if (!h)
+    throw route_error("route " + std::string(method) + " " + std::string(pattern) +
+                      ": the handler is empty");
+  router_.add(method, pattern);
+  handlers_.push_back(std::move(h));
+  return *this;
+}
+
+application& application::add_middleware(middleware m) {
+  if (!m) throw error("add_middleware: the middleware is empty");
+  middlewares_.push_back(std::move(m));
+  return *this;
+}
+
+aio::task<web_response> application::handle(web_request& request) const {
+  auto m = router_.resolve(request.method(), request.path(), request.mutable_match_info());
+  const handler* h = &not_found_;
+  if (m.result == router::outcome::found) {
+    h = &handlers_[m.route];
+  } else if (m.result == router::outcome::method_not_allowed) {
+    request[allow_key] = std::move(m.allow);
+    h = &not_allowed_;
+  }
+  // Not a coroutine: the handler's own task is returned, so a request without middlewares
+  // costs one coroutine frame.
+  if (middlewares_.empty()) return (*h)(request);
+  return next_handler(this, 0, h)(request);
+}
+
+aio::task<web_response> next_handler::operator()(web_request& request) const {
+  if (index_ < app_->middlewares_.size()) {
+    return app_->middlewares_[index_](request, next_handler(app_, index_ + 1, last_));
+  }
+  return (*last_)(request);
+}
+
+// ---------------------------------------------------------------- server internals
+
+struct server::shared_state {
+  std::vector<net::fd_handle> listeners;
+  std::vector<net::fd_handle> stop_fds;  // one eventfd per loop
+  int signal_fd = -1;                    // run_app's signalfd, watched by loop 0
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> open{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+
+  void request_shutdown() noexcept {
+    std::uint64_t one = 1;
+    for (auto& fd : stop_fds) {
+      // An eventfd write only fails when the counter would overflow: it is set anyway.
+      [[maybe_unused]] auto n = ::write(fd.get(), &one, sizeof one);
+    }
+  }
+  void record(std::exception_ptr e) {
+    std::lock_guard lock(error_mutex);
+    if (!error) error = std::move(e);
+  }
+};
+
+namespace {
+
+using aio::detail::task_base;
+
+std::int64_t coarse_now() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Readiness of one descriptor in the loop's private edge-triggered epoll set. The loop's own
+// add_reader/readable() re-arm epoll on every wait (two epoll_ctl calls per request); an inner
+// edge-triggered set registers each socket once, and the outer loop watches only its fd.
+struct watch {
+  int fd = -1;
+  bool read_ready = false;
+  bool write_ready = false;
+  bool expired = false;  // set by the sweeper or shutdown: give up waiting
+  task_base* reader = nullptr;
+  task_base* writer = nullptr;
+
+  void wake(bool write) noexcept {
+    auto*& slot = write ? writer : reader;
+    if (slot != nullptr) std::exchange(slot, nullptr)->wake();
+  }
+  void expire() noexcept {
+    expired = true;
+    wake(false);
+    wake(true);
+  }
+};
+
+// co_await ready(w, write): suspends until the edge arrives or the watch expires.
+class ready_awaiter {
+ public:
+  ready_awaiter(watch& w, bool write) noexcept : w_(w), write_(write) {}
+  bool await_ready() const noexcept {
+    return w_.expired || (write_ ? w_.write_ready : w_.read_ready);
+  }
+  bool await_suspend(std::coroutine_handle<> h) {
+    task_ = &aio::detail::running_task();
+    if (task_->take_cancel()) {
+      cancelled_ = true;
+      return false;
+    }
+    (write_ ? w_.writer : w_.reader) = task_;
+    task_->suspend(h, &on_cancel, this);
+    return true;
+  }
+  void await_resume() const {
+    if (cancelled_) throw aio::cancelled_error();
+  }
+
+ private:
+  static void on_cancel(void* p) noexcept {
+    auto* self = static_cast<ready_awaiter*>(p);
+    (self->write_ ? self->w_.writer : self->w_.reader) = nullptr;
+    self->cancelled_ = true;
+    self->task_->wake();
+  }
+  watch& w_;
+  bool write_;
+  bool cancelled_ = false;
+  task_base* task_ = nullptr;
+};
+
+ready_awaiter ready(watch& w, bool write) noexcept { return {w, write}; }
+
+struct connection;
+
+// Everything one serving loop owns. Lives in the frame of serve_on(), which outlives every task
+// it starts.
+struct loop_state {
+  loop_state(const application& a, const server_options& o, server::shared_state& s) noexcept
+      : app(a), opt(o), shared(s) {}
+  const application& app;
+  const server_options& opt;
+  server::shared_state& shared;
+  int epfd = -1;
+  watch listener;
+  watch stopper;
+  watch signals;
+  connection* head = nullptr;  // intrusive list of open connections
+  std::size_t count = 0;
+  bool stopping = false;
+  std::int64_t date_second = -1;
+  char date[40] = {};
+  std::size_t date_len = 0;
+
+  void pump() noexcept;
+  std::string_view date_header() noexcept;
+};
+
+void loop_state::pump() noexcept {
+  epoll_event events[256];
+  for (;;) {
+    int n = ::epoll_wait(epfd, events, 256, 0);
+    if (n <= 0) return;
+    for (int i = 0; i < n; ++i) {
+      auto* w = static_cast<watch*>(events[i].data.ptr);
+      auto ev = events[i].events;
+      if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) != 0) {
+        w->read_ready = true;
+        w->wake(false);
+      }
+      if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) {
+        w->write_ready = true;
+        w->wake(true);
+      }
+      if (w == &signals) {
+        // SIGINT/SIGTERM (run_app): the same graceful shutdown as server::shutdown().
+        signalfd_siginfo info{};
+        while (::read(signals.fd, &info, sizeof info) == sizeof info) {
+        }
+        shared.request_shutdown();
+      }
+    }
+    if (n < 256) return;
+  }
+}
+
+std::string_view loop_state::date_header() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  if (ts.tv_sec != date_second) {
+    // Formatting a date costs more than the rest of a small response: once a second.
+    date_second = ts.tv_sec;
+    tm t{};
+    time_t secs = ts.tv_sec;
+    ::gmtime_r(&secs, &t);
+    date_len = ::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &t);
+  }
+  return {date, date_len};
+}
+
+void add_to_epoll(int epfd, watch& w, std::uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = &w;
+  if (::epoll_ctl(epfd, EPOLL_CTL_ADD, w.fd, &ev) < 0)
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl(server fd)");
+}
+
+enum class phase { idle, reading, handling, writing, lingering };
+
+struct connection {
+  connection(loop_state& l, int fd, std::string peer_name)
+      : ls(l),
+        p(message_kind::request,
+          parser_limits{l.opt.max_header_bytes, l.opt.max_header_count, l.opt.max_body_bytes}),
+        in(new char[in_capacity]) {
+    w.fd = fd;
+    req.set_peer(std::move(peer_name));
+    since = coarse_now();
+    next = ls.head;
+    if (next != nullptr) next->prev = this;
+    ls.head = this;
+    ++ls.count;
+    ls.shared.open.fetch_add(1, std::memory_order_relaxed);
+  }
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+  ~connection() {
+    if (prev != nullptr) prev->next = next;
+    if (next != nullptr) next->prev = prev;
+    if (ls.head == this) ls.head = next;
+    --ls.count;
+    ls.shared.open.fetch_sub(1, std::memory_order_relaxed);
+    ::epoll_ctl(ls.epfd, EPOLL_CTL_DEL, w.fd, nullptr);
+    ::close(w.fd);
+  }
+
+  void set_phase(phase next_phase) noexcept {
+    if (ph != next_phase) {
+      ph = next_phase;
+      since = coarse_now();
+    }
+  }
+
+  static constexpr std::size_t in_capacity = 16 * 1024;
+  loop_state& ls;
+  watch w;
+  parser p;
+  web_request req;
+  std::unique_ptr<char[]> in;
+  std::size_t in_len = 0;
+  std::size_t in_pos = 0;
+  std::string out;
+  phase ph = phase::idle;
+  std::int64_t since = 0;
+  aio::task_handle<void> task;
+  bool started = false;
+  connection* prev = nullptr;
+  connection* next = nullptr;
+};
+
+void append_number(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// Header text with CR and LF replaced: a handler's value must not split the response.
+void append_field_text(std::string& out, std::string_view text) {
+  if (text.find_first_of("\r\n") == std::string_view::npos) {
+    out.append(text);
+    return;
+  }
+  for (char c : text) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+}
+
+void append_response(std::string& out, loop_state& ls, const web_response& r, bool head,
+                     bool keep_alive, int minor) {
+  int status = (r.status >= 100 && r.status <= 999) ? r.status : 500;
+  out.append("HTTP/1.1 ");
+  append_number(out, static_cast<std::uint64_t>(status));
+  out.push_back(' ');
+  append_field_text(out, r.reason.empty() ? status_reason(status) : std::string_view(r.reason));
+  out.append("\r\n");
+  bool bodiless = status < 200 || status == 204 || status == 304;
+  if (!r.content_type.empty() && !bodiless) {
+    out.append("Content-Type: ");
+    append_field_text(out, r.content_type);
+    out.append("\r\n");
+  }
+  if (!bodiless) {
+    out.append("Content-Length: ");
+    append_number(out, r.body.size());
+    out.append("\r\n");
+  }
+  out.append("Date: ");
+  out.append(ls.date_header());
+  out.append("\r\n");
+  if (!ls.opt.server_name.empty()) {
+    out.append("Server: ");
+    append_field_text(out, ls.opt.server_name);
+    out.append("\r\n");
+  }
+  if (!keep_alive) {
+    out.append("Connection: close\r\n");
+  } else if (minor == 0) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  for (const auto& [name, value] : r.headers) {
+    // The server frames the message itself; a handler's framing fields would contradict it.
+    if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
+        iequals(name, "Connection"))
+      continue;
+    append_field_text(out, name);
+    out.append(": ");
+    append_field_text(out, value);
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+  if (!head && !bodiless) out.append(r.body);
+}
+
+web_response response_for(const web_exception& e) {
+  web_response r(e.status(), e.text());
+  r.headers = e.headers();
+  return r;
+}
+
+// Sends what is possible without waiting (for the 408 of an expired slow request).
+void send_now(int fd, std::string_view data) noexcept {
+  [[maybe_unused]] auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+// Serves one connection until it closes. Returns normally in every case (a connection's end
+// is not an error of the server).
+aio::task<void> connection_main(std::unique_ptr<connection> owned) {
+  // A local, not the parameter: locals are destroyed before the frame's final suspension, so
+  // the connection (and the task_handle it holds) goes away as soon as the work is done.
+  std::unique_ptr<connection> self = std::move(owned);
+  connection& c = *self;
+  c.started = true;
+  loop_state& ls = c.ls;
+  bool keep = true;
+  bool sent_continue = false;
+  bool linger = false;
+  try {
+    for (;;) {
+      // Every complete request already buffered, answered in order into one output batch.
+      while (keep && c.in_pos < c.in_len && c.out.size() < 256 * 1024) {
+        std::size_t used = 0;
+        try {
+          used = c.p.feed(std::string_view(c.in.get() + c.in_pos, c.in_len - c.in_pos));
+        } catch (const parse_error& e) {
+          append_response(c.out, ls, web_response(e.status_hint(), e.what()), false, false, 1);
+          keep = false;
+          linger = true;
+          break;
+        }
+        c.in_pos += used;
+        if (!c.p.message_complete()) {
+          if (c.p.headers_complete() && !sent_continue &&
+              iequals(c.p.headers().get("Expect", ""), "100-continue")) {
+            c.out.append("HTTP/1.1 100 Continue\r\n\r\n");
+            sent_continue = true;
+          }
+          break;
+        }
+        c.set_phase(phase::handling);
+        sent_continue = false;
+        web_request& req = c.req;
+        req.clear();
+        bool head = false;
+        int minor = c.p.http_minor();
+        bool keep_alive = c.p.keep_alive() && !c.p.upgrade();
+        web_response resp;
+        bool have_response = false;
+        try {
+          req.set_target(c.p.method(), c.p.target());
+          head = req.method() == "HEAD";
+        } catch (const web_exception& e) {
+          resp = response_for(e);
+          have_response = true;
+          keep_alive = false;
+        }
+        // Copy-assigning reuses the request's buffers from the previous request.
+        req.mutable_headers() = c.p.headers();
+        req.mutable_body().assign(c.p.body());
+        req.set_version(c.p.http_major(), minor);
+        req.set_keep_alive(keep_alive);
+        c.p.reset();
+        ls.shared.requests.fetch_add(1, std::memory_order_relaxed);
+        if (!have_response) {
+          try {
+            resp = co_await ls.app.handle(req);
+          } catch (const web_exception& e) {
+            resp = response_for(e);
+          } catch (const aio::cancelled_error&) {
+            throw;
+          } catch (...) {
+            resp = status_response(500);
+          }
+        }
+        if (resp.close_connection || !keep_alive || ls.stopping) keep = false;
+        append_response(c.out, ls, resp, head, keep, minor);
+      }
+
+      // One write for the whole batch.
+      std::size_t sent = 0;
+      while (sent < c.out.size()) {
+        auto n = ::send(c.w.fd, c.out.data() + sent, c.out.size() - sent, MSG_NOSIGNAL);
+        if (n > 0) {
+          sent += static_cast<std::size_t>(n);
+          continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          c.w.write_ready = false;
+          c.set_phase(phase::writing);
+          co_await ready(c.w, true);
+          if (c.w.expired) co_return;  // the client stopped reading
+          continue;
+        }
+        co_return;  // reset by the peer
+      }
+      c.out.clear();
+      if (c.out.capacity() > 1024 * 1024) c.out.shrink_to_fit();
+      if (!keep) break;
+      if (c.in_pos < c.in_len) continue;
+
+      // Wait for more bytes.
+      c.in_pos = c.in_len = 0;
+      if (c.p.started()) {
+        c.set_phase(phase::reading);
+      } else {
+        if (ls.stopping) break;
+        c.set_phase(phase::idle);
+      }
+      if (!c.w.read_ready) {
+        co_await ready(c.w, false);
+        if (c.w.expired) {
+          if (c.ph == phase::reading) {
+            send_now(c.w.fd,
+                     "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; "
+                     "charset=utf-8\r\nContent-Length: 24\r\nConnection: close\r\n\r\n"
+                     "408: Request Timeout\r\n\r\n");
+          }
+          co_return;
+        }
+      }
+      auto n = ::recv(c.w.fd, c.in.get(), connection::in_capacity, 0);
+      if (n > 0) {
+        c.in_len = static_cast<std::size_t>(n);
+        // A short read drained the socket: the next edge will say when more arrives.
+        if (c.in_len < connection::in_capacity) c.w.read_ready = false;
+        if (c.ph == phase::idle) c.set_phase(phase::reading);
+        continue;
+      }
+      if (n == 0) break;  // the client closed
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c.w.read_ready = false;
+        continue;
+      }
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (linger) {
+      // Closing with unread request bytes makes the kernel send RST, which can destroy the
+      // error response before the client reads it: half-close, then drain what the client
+      // still sends, for a bounded time.
+      ::shutdown(c.w.fd, SHUT_WR);
+      c.set_phase(phase::lingering);
+      std::size_t drained = 0;
+      while (drained < 4 * 1024 * 1024) {
+        if (!c.w.read_ready) co_await ready(c.w, false);
+        if (c.w.expired) break;
+        auto n = ::recv(c.w.fd, c.in.get(), connection::in_capacity, 0);
+        if (n > 0) {
+          drained += static_cast<std::size_t>(n);
+          continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          c.w.read_ready = false;
+          continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        break;
+      }
+    }
+  } catch (const aio::cancelled_error&) {
+    // Forced close at the end of a shutdown.
+  } catch (...) {
+    // A failure of one connection (out of memory while buffering, say) closes only it.
+  }
+}
+
+void expire_stale(loop_state& ls) noexcept {
+  auto now = coarse_now();
+  const auto& opt = ls.opt;
+  for (auto* c = ls.head; c != nullptr; c = c->next) {
+    std::int64_t limit = 0;
+    switch (c->ph) {
+      case phase::idle:
+        limit = opt.keep_alive_timeout.count();
+        break;
+      case phase::reading:
+        limit = opt.request_timeout.count();
+        break;
+      case phase::writing:
+        limit = opt.write_timeout.count();
+        break;
+      case phase::lingering:
+        limit = std::min<std::int64_t>(opt.request_timeout.count(), 2'000'000'000);
+        break;
+      case phase::handling:
+        continue;
+    }
+    if (now - c->since > limit) c->w.expire();
+  }
+}
+
+aio::task<void> sweep(loop_state& ls) {
+  using namespace std::chrono;
+  auto shortest =
+      std::min({ls.opt.keep_alive_timeout, ls.opt.request_timeout, ls.opt.write_timeout});
+  // Coarse checks are enough: a timeout fires between 1x and 1.25x its value.
+  auto tick = std::clamp<nanoseconds>(shortest / 4, milliseconds(10), seconds(1));
+  for (;;) {
+    co_await aio::sleep(tick);
+    expire_stale(ls);
+  }
+}
+
+std::string peer_name(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(addr);
+    ::inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(a.sin_port));
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(addr);
+    ::inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a.sin6_port));
+  }
+  return "unknown";
+}
+
+aio::task<void> accept_loop(loop_state& ls) {
+  for (;;) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    int fd = ::accept4(ls.listener.fd, reinterpret_cast<sockaddr*>(&addr), &len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        ls.listener.read_ready = false;
+        co_await ready(ls.listener, false);
+        if (ls.listener.expired) co_return;
+        continue;
+      }
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      // Out of descriptors or memory: back off instead of spinning on the listener.
+      co_await aio::sleep(std::chrono::milliseconds(50));
+      continue;
+    }
+    ls.shared.accepted.fetch_add(1, std::memory_order_relaxed);
+    net::set_nodelay(fd);
+    std::unique_ptr<connection> c;
+    try {
+      c = std::make_unique<connection>(ls, fd, peer_name(addr));
+    } catch (...) {
+      ::close(fd);
+      continue;
+    }
+    auto* raw = c.get();
+    try {
+      add_to_epoll(ls.epfd, raw->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+      raw->task = aio::create_task(connection_main(std::move(c)));
+    } catch (...) {
+      // c still owns the connection when create_task did not take it: it closes here.
+    }
+  }
+}
+
+template <class T>
+aio::task<void> finish(aio::task_handle<T> h) {
+  if (!h.valid()) co_return;
+  h.cancel();
+  try {
+    co_await h;
+  } catch (...) {
+  }
+}
+
+// Serves listener `index` on the running loop until the stop eventfd fires.
+aio::task<void> serve_on(const application& app, const server_options& opt,
+                         server::shared_state& shared, std::size_t index) {
+  loop_state ls(app, opt, shared);
+  net::fd_handle epfd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epfd) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  ls.epfd = epfd.get();
+  ls.listener.fd = shared.listeners.at(index).get();
+  ls.stopper.fd = shared.stop_fds.at(index).get();
+  add_to_epoll(ls.epfd, ls.listener, EPOLLIN | EPOLLET);
+  add_to_epoll(ls.epfd, ls.stopper, EPOLLIN | EPOLLET);
+  if (index == 0 && shared.signal_fd >= 0) {
+    ls.signals.fd = shared.signal_fd;
+    add_to_epoll(ls.epfd, ls.signals, EPOLLIN | EPOLLET);
+  }
+  auto& loop = aio::get_running_loop();
+  loop.add_reader(ls.epfd, [&ls] { ls.pump(); });
+  struct reader_guard {
+    aio::event_loop& loop;
+    int fd;
+    ~reader_guard() { loop.remove_reader(fd); }
+  } guard{loop, ls.epfd};
+
+  auto acceptor = aio::create_task(accept_loop(ls));
+  auto sweeper = aio::create_task(sweep(ls));
+  bool cancelled = false;
+  try {
+    co_await ready(ls.stopper, false);
+  } catch (const aio::cancelled_error&) {
+    cancelled = true;
+  }
+
+  // Graceful shutdown: stop accepting, close idle connections, let the others finish the
+  // request in flight (bounded), then cancel what is left.
+  ls.stopping = true;
+  ls.listener.expire();
+  co_await finish(std::move(acceptor));
+  ::epoll_ctl(ls.epfd, EPOLL_CTL_DEL, ls.listener.fd, nullptr);
+  shared.listeners.at(index).reset();
+  for (auto* c = ls.head; c != nullptr; c = c->next) {
+    if (c->ph == phase::idle) c->w.expire();
+  }
+  auto deadline = coarse_now() + (cancelled ? 0 : opt.shutdown_timeout.count());
+  while (ls.count > 0 && coarse_now() < deadline) {
+    co_await aio::sleep(std::chrono::milliseconds(5));
+  }
+  for (auto* c = ls.head; c != nullptr; c = c->next) {
+    c->w.expire();
+    // A task that has not started yet would be dropped unstarted with its connection
+    // inside; it starts next, sees the shutdown and ends by itself.
+    if (c->started && c->task.valid()) c->task.cancel();
+  }
+  for (int i = 0; i < 2000 && ls.count > 0; ++i) {
+    co_await aio::sleep(std::chrono::milliseconds(1));
+  }
+  co_await finish(std::move(sweeper));
+  if (cancelled) throw aio::cancelled_error();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- server
+
+server::server(application app, server_options options)
+    : server(std::make_shared<const application>(std::move(app)), std::move(options)) {}
+
+server::server(std::shared_ptr<const application> app, server_options options)
+    : app_(std::move(app)), options_(std::move(options)), state_(std::make_shared<shared_state>()) {
+  if (!app_) throw error("http::server: the application is null");
+  if (options_.threads == 0) throw error("http::server: threads must be at least 1");
+  if (options_.max_header_bytes == 0 || options_.max_header_count == 0)
+    throw error("http::server: header limits must be positive");
+  net::endpoint ep;
+  if (!net::endpoint::from_numeric(options_.host, options_.port, ep)) {
+    ep = net::resolve_blocking(options_.host, options_.port, true).at(0);
+  }
+  net::listen_options lo;
+  lo.backlog = options_.backlog;
+  lo.reuse_port = options_.threads > 1;
+  for (unsigned i = 0; i < options_.threads; ++i) {
+    state_->listeners.push_back(net::open_listener(ep, lo));
+    if (i == 0) {
+      port_ = net::endpoint::local_of(state_->listeners[0].get()).port();
+      // The others share the port picked for the first (port 0 means "any" only once).
+      auto* sa = reinterpret_cast<sockaddr*>(&ep.storage);
+      if (sa->sa_family == AF_INET) {
+        reinterpret_cast<sockaddr_in*>(sa)->sin_port = htons(port_);
+      } else {
+        reinterpret_cast<sockaddr_in6*>(sa)->sin6_port = htons(port_);
+      }
+    }
+    net::fd_handle stop(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!stop) throw std::system_error(errno, std::generic_category(), "eventfd");
+    state_->stop_fds.push_back(std::move(stop));
+  }
+}
+
+server::~server() {
+  shutdown();
+  try {
+    join();
+  } catch (...) {
+    // A loop's failure was the caller's to see through join()/run(); a destructor cannot.
+  }
+}
+
+std::string server::url(std::string_view path) const {
+  std::string host = options_.host;
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port_) + std::string(path);
+}
+
+void server::start() {
+  if (started_) throw aio::invalid_state_error("http::server: already started");
+  started_ = true;
+  for (std::size_t i = 0; i < options_.threads; ++i) {
+    threads_.emplace_back([app = app_, &opt = options_, st = state_, i] {
+      try {
+        aio::run(serve_on(*app, opt, *st, i));
+      } catch (...) {
+        st->record(std::current_exception());
+        st->request_shutdown();
+      }
+    });
+  }
+}
+
+void server::run() {
+  if (started_) throw aio::invalid_state_error("http::server: already started");
+  started_ = true;
+  for (std::size_t i = 1; i < options_.threads; ++i) {
+    threads_.emplace_back([app = app_, &opt = options_, st = state_, i] {
+      try {
+        aio::run(serve_on(*app, opt, *st, i));
+      } catch (...) {
+        st->record(std::current_exception());
+        st->request_shutdown();
+      }
+    });
+  }
+  try {
+    aio::run(serve_on(*app_, options_, *state_, 0));
+  } catch (...) {
+    state_->record(std::current_exception());
+    state_->request_shutdown();
+  }
+  join();
+}
+
+aio::task<void> server::serve() {
+  if (started_) throw aio::invalid_state_error("http::server: already started");
+  started_ = true;
+  co_await serve_on(*app_, options_, *state_, 0);
+}
+
+void server::shutdown() noexcept { state_->request_shutdown(); }
+
+void server::join() {
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+  std::exception_ptr e;
+  {
+    std::lock_guard lock(state_->error_mutex);
+    e = std::exchange(state_->error, nullptr);
+  }
+  if (e) std::rethrow_exception(e);
+}
+
+server_stats server::stats() const noexcept {
+  return {state_->accepted.load(std::memory_order_relaxed),
+          state_->open.load(std::memory_order_relaxed),
+          state_->requests.load(std::memory_order_relaxed)};
+}
+
+void run_app(application app, server_options options, std::function<void(std::uint16_t)> on_ready) {
+  // SIGINT/SIGTERM arrive through a signalfd that loop 0 watches; blocking them first (and
+  // before the loop threads start, which inherit the mask) keeps the default action away.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigset_t old;
+  if (int e = ::pthread_sigmask(SIG_BLOCK, &mask, &old); e != 0)
+    throw std::system_error(e, std::generic_category(), "pthread_sigmask");
+  struct restore {
+    sigset_t old;
+    ~restore() { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+  } restore_mask{old};
+  net::fd_handle sfd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!sfd) throw std::system_error(errno, std::generic_category(), "signalfd");
+  server srv(std::move(app), std::move(options));
+  srv.state_->signal_fd = sfd.get();
+  if (on_ready) on_ready(srv.port());
+  srv.run();
+}
+
+}  // namespace concur::http
