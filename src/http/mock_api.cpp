@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "concur/aio/sleep.hpp"
 #include "concur/http/compression.hpp"
 #include "concur/http/parser.hpp"
 #include "concur/http/router.hpp"
@@ -643,6 +644,32 @@ nlohmann::json mock_api::item(std::string_view resource, std::size_t id) const {
 
 std::uint64_t mock_api::requests_served() const noexcept {
   return impl_->served.load(std::memory_order_relaxed);
+}
+
+application make_mock_application(mock_api api) {
+  application app;
+  // The lambda lives in the application for as long as the server runs, so the coroutine may
+  // use its capture.
+  app.any("/{path:.*}", [api = std::move(api)](web_request& req) -> aio::task<web_response> {
+    auto reply = api.handle(req);
+    if (reply.delay.count() > 0) co_await aio::sleep(reply.delay);
+    co_return std::move(reply.response);
+  });
+  return app;
+}
+
+server_options mock_server::default_server_options() {
+  server_options o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.threads = 1;
+  o.shutdown_timeout = std::chrono::seconds(1);
+  return o;
+}
+
+mock_server::mock_server(mock_api api, server_options options)
+    : api_(api), server_(make_mock_application(std::move(api)), std::move(options)) {
+  server_.start();
 }
 
 }  // namespace concur::http

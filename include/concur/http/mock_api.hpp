@@ -14,8 +14,8 @@
 // Options: latency and jitter added to every request (the server waits without blocking its
 // loop), error_rate (that fraction of requests answer 500, drawn from the seed).
 //
-// handle() is pure (request in, response and the wait out); mock_server (server.hpp's
-// mock_server) runs it on a loopback port.
+// handle() is pure (request in, response and the wait out); make_mock_application() serves it
+// through http::server, and mock_server runs that on a loopback port in the background.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "concur/http/server.hpp"
 #include "concur/http/web.hpp"
 
 namespace concur::http {
@@ -68,6 +69,35 @@ class mock_api {
  private:
   struct impl;
   std::shared_ptr<impl> impl_;
+};
+
+// An application answering every path through `api` (waits with aio::sleep, never blocking).
+application make_mock_application(mock_api api);
+
+// The mock API on an ephemeral loopback port, served by a background thread from construction
+// to destruction (which shuts down and joins; requests still waiting in /delay are cancelled
+// after server_options::shutdown_timeout, 1 s here by default).
+//
+//   http::mock_server mock;
+//   auto r = http::get(mock.url("/posts/1"));
+class mock_server {
+ public:
+  explicit mock_server(mock_options options = {}) : mock_server(mock_api(options)) {}
+  explicit mock_server(mock_api api) : mock_server(std::move(api), default_server_options()) {}
+  mock_server(mock_api api, server_options options);
+
+  std::uint16_t port() const noexcept { return server_.port(); }
+  // "http://127.0.0.1:PORT" + path.
+  std::string url(std::string_view path = "/") const { return server_.url(path); }
+  const mock_api& api() const noexcept { return api_; }
+  http::server& server() noexcept { return server_; }
+
+  // Loopback, port 0, one loop, a 1 s shutdown bound.
+  static server_options default_server_options();
+
+ private:
+  mock_api api_;
+  http::server server_;
 };
 
 }  // namespace concur::http
