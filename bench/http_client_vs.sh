@@ -15,6 +15,7 @@ command -v nginx >/dev/null || { echo "nginx not installed" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk not installed" >&2; exit 1; }
 
 dir=$(mktemp -d)
+chmod 755 "$dir"  # nginx workers may run as nobody
 trap 'kill $(cat "$dir/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$dir"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$dir/logs"
@@ -35,6 +36,7 @@ http {
 CONF
 nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' &
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/post.json" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$port/post.json" >/dev/null || { echo "nginx does not serve the file" >&2; exit 1; }
 url="http://127.0.0.1:$port/post.json"
 
 wrk_rps=$(wrk -t1 -c$conc -d${secs}s "$url" | awk '/Requests\/sec/ {print $2}')
