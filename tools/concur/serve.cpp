@@ -1,0 +1,86 @@
+// concur serve: the mock API (JSONPlaceholder- and httpbin-like) on a port, one log line per
+// request, graceful shutdown on Ctrl-C / SIGTERM (requests in flight finish first).
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <concur/aio.hpp>
+#include <concur/http.hpp>
+#include <concur/http/mock_api.hpp>
+#include <concur/http/server.hpp>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "options.hpp"
+
+namespace concur_cli {
+
+int run_serve(const serve_options& opt) {
+  namespace http = concur::http;
+  namespace aio = concur::aio;
+  using namespace std::chrono;
+
+  if (opt.exit_with_parent) {
+    // The lab's child server must not outlive the lab, even if the lab is killed.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1) return 0;
+  }
+
+  // Signals are taken by a thread of ours with sigwait, so they must be blocked before any
+  // other thread starts (the server's loops inherit the mask).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  http::mock_options mo;
+  mo.latency = duration_cast<nanoseconds>(duration<double, std::milli>(opt.latency_ms));
+  mo.jitter = duration_cast<nanoseconds>(duration<double, std::milli>(opt.jitter_ms));
+  mo.error_rate = opt.error_rate;
+  auto api = std::make_shared<const http::mock_api>(mo);
+
+  auto log_mutex = std::make_shared<std::mutex>();
+  const bool quiet = opt.quiet;
+  http::application app;
+  // The mock API answers every path itself, so one middleware serves it all and logs.
+  app.add_middleware([api, log_mutex, quiet](http::web_request& req,
+                                             http::next_handler) -> aio::task<http::web_response> {
+    const auto start = steady_clock::now();
+    http::mock_reply reply = api->handle(req);
+    if (reply.delay > nanoseconds::zero()) co_await aio::sleep(reply.delay);
+    if (!quiet) {
+      const double ms = duration<double, std::milli>(steady_clock::now() - start).count();
+      char line[64];
+      std::snprintf(line, sizeof line, "%d %zu %.1fms", reply.response.status,
+                    reply.response.body.size(), ms);
+      std::lock_guard lock(*log_mutex);
+      std::cout << req.peer() << " \"" << req.method() << " " << req.raw_path() << "\" " << line
+                << std::endl;
+    }
+    co_return std::move(reply.response);
+  });
+
+  http::server_options so;
+  so.host = opt.host;
+  so.port = static_cast<std::uint16_t>(opt.port);
+  so.threads = opt.threads;
+  so.shutdown_timeout = seconds(10);
+  http::server server(std::move(app), so);
+  // The lab reads this line to learn the port; keep its form.
+  std::cout << "serving on " << server.url("") << " (Ctrl-C to stop)" << std::endl;
+  server.start();
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  if (!quiet) std::cerr << "concur serve: shutting down (finishing requests in flight)\n";
+  server.shutdown();
+  server.join();
+  return 0;
+}
+
+}  // namespace concur_cli

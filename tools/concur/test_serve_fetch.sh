@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# End to end: `concur serve` on a free port, `concur fetch` against it with one URL that
+# fails (404) and one host that refuses; then Ctrl-C stops the server gracefully.
+set -euo pipefail
+concur=$1
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$concur" serve --port 0 >"$work/serve.out" 2>"$work/serve.err" &
+server_pid=$!
+for _ in $(seq 100); do  # at most 10 s for the server to say where it listens
+  grep -q "serving on http://" "$work/serve.out" && break
+  sleep 0.1
+done
+base=$(grep -o "http://[0-9.:]*" "$work/serve.out" | head -1)
+[ -n "$base" ] || { echo "server did not start"; cat "$work/serve.err"; exit 1; }
+
+printf '%s\n' "$base/posts/1" "# a comment" "" "$base/users" >"$work/urls.txt"
+set +e
+"$concur" fetch -j 4 --retries 1 --timeout 10 -o "$work/out" -i "$work/urls.txt" \
+  "$base/posts/99999" "http://127.0.0.1:1/refused" >"$work/fetch.out" 2>"$work/fetch.err"
+rc=$?
+set -e
+cat "$work/fetch.out"
+[ "$rc" -eq 1 ] || { echo "fetch exited $rc, expected 1"; cat "$work/fetch.err"; exit 1; }
+grep -q "4 URLs, 2 ok, 2 failed" "$work/fetch.out" || { echo "wrong summary"; exit 1; }
+grep -q "posts/99999" "$work/fetch.err" || { echo "404 not reported on stderr"; exit 1; }
+grep -q "127.0.0.1:1/refused" "$work/fetch.err" || { echo "refusal not reported"; exit 1; }
+# Bodies saved inside the output directory under safe names, and they are the real JSON.
+saved=$(ls "$work/out" | wc -l)
+[ "$saved" -eq 2 ] || { echo "expected 2 saved files, found $saved"; ls -la "$work/out"; exit 1; }
+grep -q '"userId"' "$work/out/"*posts_1 || { echo "saved post is not the JSON"; exit 1; }
+grep -q "GET /users" "$work/serve.out" || { echo "server did not log the request"; exit 1; }
+
+kill -INT "$server_pid"
+for _ in $(seq 100); do  # graceful stop within 10 s
+  kill -0 "$server_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$server_pid" 2>/dev/null; then echo "server did not stop on SIGINT"; exit 1; fi
+wait "$server_pid" && server_rc=0 || server_rc=$?
+server_pid=
+[ "$server_rc" -eq 0 ] || { echo "server exited $server_rc"; exit 1; }
+echo "serve+fetch ok"
