@@ -20,16 +20,24 @@ using clock = std::chrono::steady_clock;
 struct pool_core::worker {
   spawned proc;
   unique_fd channel;
-  std::optional<pool_task> task;
+  // Sent and not yet answered, oldest first. The worker runs them in order; the second is
+  // already in its socket so it starts without waiting for a round trip through this thread
+  // (Python's executor queues one extra call per pool the same way).
+  std::deque<pool_task> tasks;
   clock::time_point deadline{};
   std::size_t done = 0;
   bool initializing = false;
 
   bool alive() const noexcept { return static_cast<bool>(channel); }
-  bool idle() const noexcept { return alive() && !task && !initializing; }
+  bool busy() const noexcept { return !tasks.empty() || initializing; }
 };
 
 namespace {
+
+// Tasks in flight per worker: the one running plus one queued behind it.
+constexpr std::size_t worker_depth = 2;
+// Largest task queued behind a running one (well under the socket buffer, about 200 KiB).
+constexpr std::size_t prefetch_limit = 32 * 1024;
 
 // How long a worker whose channel closed gets to finish exiting before it is killed.
 constexpr std::chrono::milliseconds exit_grace{2000};
@@ -147,7 +155,7 @@ void pool_core::cancel_pending() {
     dropped.swap(pending_);
   }
   for (auto& t : dropped) {
-    if (t.on_cancel) {
+    if (t.on_cancel && !t.started) {
       t.on_cancel();
     } else {
       auto e = std::make_exception_ptr(cancelled_error());
@@ -167,7 +175,7 @@ void pool_core::start_worker(worker& w) {
   for (const auto& fd : cfg_.initializer.fds) extra.push_back(fd.get());
   w.proc = spawn(theirs.get(), extra);
   w.channel = std::move(mine);
-  w.task.reset();
+  w.tasks.clear();
   w.done = 0;
   w.initializing = false;
   {
@@ -200,8 +208,7 @@ void pool_core::run() noexcept {
       closed_ = true;
       left.swap(pending_);
     }
-    for (auto& w : workers_)
-      if (w->task) fail(*w->task, e), w->task.reset();
+    for (auto& w : workers_) fail_all(*w, e);
     for (auto& t : left) fail(t, e);
     try {
       shut_down_workers(true);
@@ -226,36 +233,43 @@ void pool_core::manage() {
         why = broken_ ? broken_
                       : std::make_exception_ptr(cancelled_error("concur::mp: pool terminated"));
       } else {
-        for (auto& w : workers_) {
-          if (pending_.empty()) break;
-          if (!w->idle()) continue;
-          assigned.emplace_back(w.get(), std::move(pending_.front()));
-          pending_.pop_front();
+        // Free workers first, then one queued task each.
+        for (std::size_t depth = 0; depth < worker_depth; ++depth) {
+          for (auto& w : workers_) {
+            if (pending_.empty()) break;
+            if (!can_take(*w, depth)) continue;
+            // A queued task must fit in the socket buffer at once: the worker may be writing
+            // a large result and not reading, and a blocked send here would deadlock with it.
+            if (depth > 0 && pending_.front().payload.size() > prefetch_limit) continue;
+            assigned.emplace_back(w.get(), std::move(pending_.front()));
+            pending_.pop_front();
+          }
         }
       }
-      const bool busy = std::any_of(workers_.begin(), workers_.end(),
-                                    [](const auto& w) { return w->task || w->initializing; });
+      const bool busy =
+          std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->busy(); });
       finished =
           closed_ && pending_.empty() && assigned.empty() && (!busy || terminating_ || broken_);
     }
     for (auto& t : to_fail) fail(t, why);
     if (terminating) {
-      for (auto& w : workers_)
-        if (w->task) fail(*w->task, why), w->task.reset();
+      for (auto& w : workers_) fail_all(*w, why);
       shut_down_workers(true);
       return;
     }
     if (finished) {
-      for (auto& w : workers_)
-        if (w->task) fail(*w->task, why), w->task.reset();
+      for (auto& w : workers_) fail_all(*w, why);
       shut_down_workers(false);
       return;
     }
     bool requeue = false;
     for (auto& [w, t] : assigned) {
-      if (t.on_start && !t.on_start()) {
-        requeue = true;  // cancelled while pending: the worker stays free for the next one
-        continue;
+      if (!t.started) {
+        if (t.on_start && !t.on_start()) {
+          requeue = true;  // cancelled while pending: the worker stays free for the next one
+          continue;
+        }
+        t.started = true;
       }
       try {
         send_frame(w->channel.get(), t.head.encode(), t.payload);
@@ -269,10 +283,10 @@ void pool_core::manage() {
         requeue = true;
         continue;
       }
-      t.payload.clear();
-      t.payload.shrink_to_fit();
-      w->task = std::move(t);
-      if (cfg_.task_timeout.count() > 0) w->deadline = clock::now() + cfg_.task_timeout;
+      // The payload stays until the answer: a queued task whose worker dies is sent again.
+      w->tasks.push_back(std::move(t));
+      if (w->tasks.size() == 1 && cfg_.task_timeout.count() > 0)
+        w->deadline = clock::now() + cfg_.task_timeout;
     }
 
     fds.clear();
@@ -281,7 +295,8 @@ void pool_core::manage() {
     for (auto& w : workers_) {
       fds.push_back({w->alive() ? w->channel.get() : -1, POLLIN, 0});
       fds.push_back({w->proc.pidfd ? w->proc.pidfd.get() : -1, POLLIN, 0});
-      if (w->task && cfg_.task_timeout.count() > 0 && (!earliest || w->deadline < *earliest))
+      if (!w->tasks.empty() && cfg_.task_timeout.count() > 0 &&
+          (!earliest || w->deadline < *earliest))
         earliest = w->deadline;
     }
     int timeout_ms = -1;
@@ -325,9 +340,20 @@ void pool_core::manage() {
         on_exit(w, false);
         continue;
       }
-      if (w.task && cfg_.task_timeout.count() > 0 && now >= w.deadline) on_exit(w, true);
+      if (!w.tasks.empty() && cfg_.task_timeout.count() > 0 && now >= w.deadline) on_exit(w, true);
     }
   }
+}
+
+bool pool_core::can_take(const worker& w, std::size_t depth) const noexcept {
+  if (!w.alive() || w.initializing || w.tasks.size() != depth) return false;
+  // A worker due for replacement gets no task it would not live to run.
+  return cfg_.max_tasks_per_child == 0 || w.done + w.tasks.size() < cfg_.max_tasks_per_child;
+}
+
+void pool_core::fail_all(worker& w, const std::exception_ptr& why) {
+  for (auto& t : w.tasks) fail(t, why);
+  w.tasks.clear();
 }
 
 void pool_core::on_frame(worker& w, std::string frame) {
@@ -346,9 +372,11 @@ void pool_core::on_frame(worker& w, std::string frame) {
     }
     return;
   }
-  if (!w.task) return;
-  pool_task t = std::move(*w.task);
-  w.task.reset();
+  if (w.tasks.empty()) return;
+  pool_task t = std::move(w.tasks.front());
+  w.tasks.pop_front();
+  if (!w.tasks.empty() && cfg_.task_timeout.count() > 0)
+    w.deadline = clock::now() + cfg_.task_timeout;
   ++w.done;
   if (t.on_done) t.on_done(std::move(o));
   if (cfg_.max_tasks_per_child > 0 && w.done >= cfg_.max_tasks_per_child) retire(w);
@@ -383,9 +411,16 @@ void pool_core::on_exit(worker& w, bool timed_out) {
     std::lock_guard lock(m_);
     broken_ = std::make_exception_ptr(process_crashed_error(pid, code));
   }
-  if (w.task) {
-    pool_task t = std::move(*w.task);
-    w.task.reset();
+  if (!w.tasks.empty()) {
+    pool_task t = std::move(w.tasks.front());
+    w.tasks.pop_front();
+    // The ones queued behind it never started: they go back to the front of the queue.
+    {
+      std::lock_guard lock(m_);
+      for (auto it = w.tasks.rbegin(); it != w.tasks.rend(); ++it)
+        pending_.push_front(std::move(*it));
+    }
+    w.tasks.clear();
     // The exception is made in its own statement so that its temporary is gone before the
     // result is handed over (libstdc++'s string refcount is invisible to ThreadSanitizer).
     std::exception_ptr e;

@@ -140,3 +140,12 @@ TEST(MpExecutor, ApplyAsyncOnPool) {
   for (int i = 0; i < 20; ++i) fs.push_back(p.apply_async(square, i));
   for (int i = 0; i < 20; ++i) EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(10s), i * i);
 }
+
+TEST(MpExecutor, TaskQueuedBehindACrashRunsOnTheReplacement) {
+  mp::process_pool_executor ex(1);  // one worker: the second task waits in its socket
+  auto bad = ex.submit(crash, 1);
+  std::vector<concur::future<int>> after;
+  for (int i = 0; i < 5; ++i) after.push_back(ex.submit(square, i));
+  EXPECT_THROW(bad.result(10s), mp::process_crashed_error);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(after[static_cast<std::size_t>(i)].result(10s), i * i);
+}

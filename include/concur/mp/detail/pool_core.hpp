@@ -32,6 +32,9 @@ struct pool_task {
   std::function<void(outcome&&)> on_done;
   // Called instead of on_done when cancel_pending() drops the task, if set.
   std::function<void()> on_cancel;
+  // on_start has run: a task put back in the queue (its worker died before reaching it) is
+  // not started twice.
+  bool started = false;
 };
 
 struct pool_config {
@@ -69,6 +72,8 @@ class pool_core {
   void on_frame(worker& w, std::string frame);
   void on_exit(worker& w, bool timed_out);
   void retire(worker& w);
+  bool can_take(const worker& w, std::size_t depth) const noexcept;
+  void fail_all(worker& w, const std::exception_ptr& why);
   void shut_down_workers(bool kill);
   void wake() noexcept;
 
