@@ -52,6 +52,9 @@ set_tests_properties(mp.compile_fail.unsendable PROPERTIES LABELS mp TIMEOUT 180
 
 concur_example_test(mp_crash_isolation PROGRAM mp_crash_isolation
   ARGS --scale 0.01
-  EXPECT "doc 0: 5 words" "doc 3: the parser crashed \\(" "doc 6: the parser crashed \\("
+  # Under ASan the segfault report (symbolised) can outlast the timeout: then doc 3 is
+  # stopped as hung instead; either way only that document fails.
+  EXPECT "doc 0: 5 words" "doc 3: the parser (crashed \\(|hung and was stopped)"
+         "doc 6: the parser crashed \\("
          "doc 8: the parser hung and was stopped" "doc 9: 5 words"
          "parsed 7 of 10 documents; this program is still running")
