@@ -122,7 +122,16 @@ TEST(MpExecutor, ShutdownCancelsPendingAndRefusesNewWork) {
   ASSERT_TRUE(queued.back().cancel());  // still pending: cancellable
   ex.shutdown(true, true);
   EXPECT_EQ(running.result(), 300);
-  for (auto& q : queued) EXPECT_TRUE(q.cancelled());
+  // Like Python's call queue, a worker holds one task queued behind the running one; that task
+  // counts as started (not cancellable) and completes. Every other pending one is cancelled.
+  int ran = 0;
+  for (auto& q : queued) {
+    if (q.cancelled()) continue;
+    ++ran;
+    EXPECT_EQ(q.result(), 1);
+  }
+  EXPECT_LE(ran, 1);
+  EXPECT_TRUE(queued.back().cancelled());
   EXPECT_THROW(ex.submit(square, 1), concur::executor_shutdown_error);
   EXPECT_EQ(mp::testing::children_of(mp::detail::fork_server_pid()), std::vector<int>{});
 }
