@@ -465,17 +465,27 @@ void pool_core::shut_down_workers(bool kill) {
 }
 
 void chunk_collector::deliver(std::size_t index, outcome&& o) {
+  bool wake;
   {
     std::lock_guard lock(m_);
+    const bool failed = static_cast<bool>(o.error);
     slots_[index] = std::move(o);
     completed_.push_back(index);
+    ++arrived_;
+    any_failed_ = any_failed_ || failed;
+    // Waking the reader costs a context switch that a worker on this core pays for: only when
+    // it is waiting for this chunk.
+    wake = want_ == index || want_ == want_any ||
+           (want_ == want_all && (arrived_ == slots_.size() || failed));
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
 }
 
 outcome chunk_collector::take(std::size_t index) {
   std::unique_lock lock(m_);
+  want_ = index;
   cv_.wait(lock, [&] { return slots_[index].has_value(); });
+  want_ = want_none;
   outcome o = std::move(*slots_[index]);
   slots_[index].reset();
   completed_.erase(std::find(completed_.begin(), completed_.end(), index));
@@ -484,12 +494,24 @@ outcome chunk_collector::take(std::size_t index) {
 
 outcome chunk_collector::take_next_completed() {
   std::unique_lock lock(m_);
+  want_ = want_any;
   cv_.wait(lock, [&] { return !completed_.empty(); });
+  want_ = want_none;
   const std::size_t index = completed_.front();
   completed_.pop_front();
   outcome o = std::move(*slots_[index]);
   slots_[index].reset();
   return o;
+}
+
+std::exception_ptr chunk_collector::wait_all_or_failure() {
+  std::unique_lock lock(m_);
+  want_ = want_all;
+  cv_.wait(lock, [&] { return arrived_ == slots_.size() || any_failed_; });
+  want_ = want_none;
+  for (const auto& s : slots_)
+    if (s && s->error) return s->error;
+  return nullptr;
 }
 
 }  // namespace concur::mp::detail

@@ -25,6 +25,9 @@ namespace {
 int square(int x) { return x * x; }
 int my_pid(int) { return ::getpid(); }
 int add(int a, int b) { return a + b; }
+bool is_odd(int x) { return x % 2 != 0; }
+int from_bool(bool b) { return b ? 1 : 0; }
+bool both(bool a, bool b) { return a && b; }
 std::string greet(const std::string& name, int n) { return name + std::to_string(n); }
 
 struct bad_input : std::invalid_argument {
@@ -65,6 +68,22 @@ TEST(MpPool, MapEmptyAndExplicitChunks) {
   EXPECT_TRUE(p.map(square, std::vector<int>{}).empty());
   EXPECT_EQ(p.map(square, std::vector<int>{1, 2, 3}, 1), (std::vector<int>{1, 4, 9}));
   EXPECT_EQ(p.map(square, std::vector<int>{1, 2, 3}, 100), (std::vector<int>{1, 4, 9}));
+}
+
+// Chunks of bools travel packed as bytes (cereal would move them one at a time).
+TEST(MpPool, BoolsInAndOutOfEveryMapForm) {
+  mp::pool p(2);
+  std::vector<int> in(1001);
+  std::iota(in.begin(), in.end(), 0);
+  const std::vector<bool> odd = p.map(is_odd, in);
+  ASSERT_EQ(odd.size(), in.size());
+  for (int i = 0; i <= 1000; ++i) EXPECT_EQ(odd[i], i % 2 != 0) << i;
+  EXPECT_EQ(p.map(from_bool, std::vector<bool>{true, false, true}, 2), (std::vector<int>{1, 0, 1}));
+  std::vector<bool> streamed;
+  for (bool b : p.imap(is_odd, std::vector<int>{1, 2, 3}, 2)) streamed.push_back(b);
+  EXPECT_EQ(streamed, (std::vector<bool>{true, false, true}));
+  const std::vector<std::tuple<bool, bool>> pairs{{true, true}, {true, false}, {false, true}};
+  EXPECT_EQ(p.starmap(both, pairs), (std::vector<bool>{true, false, false}));
 }
 
 TEST(MpPool, RunsInOtherProcesses) {

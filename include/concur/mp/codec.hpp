@@ -22,6 +22,7 @@
 #include <cereal/types/vector.hpp>
 #include <cstddef>
 #include <istream>
+#include <iterator>
 #include <ostream>
 #include <span>
 #include <stdexcept>
@@ -136,6 +137,36 @@ void decode_from(std::string_view in, fd_table& fds, T&... values) {
                 e.what());
   } catch (const std::length_error&) {
     throw error("concur::mp: cannot decode a value (corrupt length)");
+  }
+}
+
+// A map's chunk of items or results. cereal moves a std::vector<bool> one element (one stream
+// call) at a time, which made decoding mp_primes' results cost more than computing them; bools
+// travel as one byte each in a single block instead.
+template <class T>
+void encode_chunk(std::string& out, fd_table& fds, const std::vector<T>& values) {
+  if constexpr (std::is_same_v<T, bool>) {
+    const std::vector<unsigned char> bytes(values.begin(), values.end());
+    encode_into(out, fds, bytes);
+  } else {
+    encode_into(out, fds, values);
+  }
+}
+
+// Decodes a chunk written by encode_chunk and appends it to `into`.
+template <class T>
+void decode_chunk_append(std::string_view in, fd_table& fds, std::vector<T>& into) {
+  if constexpr (std::is_same_v<T, bool>) {
+    std::vector<unsigned char> bytes;
+    decode_from(in, fds, bytes);
+    into.insert(into.end(), bytes.begin(), bytes.end());
+  } else if (into.empty()) {
+    decode_from(in, fds, into);
+  } else {
+    std::vector<T> part;
+    decode_from(in, fds, part);
+    into.insert(into.end(), std::make_move_iterator(part.begin()),
+                std::make_move_iterator(part.end()));
   }
 }
 

@@ -104,7 +104,7 @@ class imap_result {
       ++taken_;
       if (o.error) std::rethrow_exception(o.error);
       detail::fd_table none;
-      detail::decode_from(o.bytes, none, buf_);
+      detail::decode_chunk_append(o.bytes, none, buf_);
     }
   }
 
@@ -291,7 +291,7 @@ class pool {
         detail::pool_task t;
         t.head = {detail::task_kind::call, reinterpret_cast<std::uintptr_t>(inv), fn};
         detail::fd_table none;
-        detail::encode_into(t.payload, none, chunk);
+        detail::encode_chunk(t.payload, none, chunk);
         t.on_done = [c, i = tasks.size()](detail::outcome&& o) { c->deliver(i, std::move(o)); };
         tasks.push_back(std::move(t));
         chunk.clear();
@@ -311,18 +311,12 @@ class pool {
   template <class R>
   static std::vector<R> collect(detail::chunk_collector& c) {
     std::vector<R> out;
+    if (auto failed = c.wait_all_or_failure()) std::rethrow_exception(failed);
     for (std::size_t i = 0; i < c.size(); ++i) {
       detail::outcome o = c.take(i);
       if (o.error) std::rethrow_exception(o.error);
       detail::fd_table none;
-      if (out.empty()) {
-        detail::decode_from(o.bytes, none, out);
-      } else {
-        std::vector<R> part;
-        detail::decode_from(o.bytes, none, part);
-        out.insert(out.end(), std::make_move_iterator(part.begin()),
-                   std::make_move_iterator(part.end()));
-      }
+      detail::decode_chunk_append(o.bytes, none, out);
     }
     return out;
   }

@@ -85,12 +85,12 @@ void call_invoker(std::uintptr_t fn, std::string_view in, std::string& out, fd_t
 template <class F, class T>
 void map_invoker(std::uintptr_t fn, std::string_view in, std::string& out, fd_table& fds) {
   std::vector<T> items;
-  decode_from(in, fds, items);
+  decode_chunk_append(in, fds, items);
   F f = function_from_word<F>(fn);
   std::vector<std::invoke_result_t<F&, T&>> results;
   results.reserve(items.size());
-  for (auto& x : items) results.push_back(f(x));
-  encode_into(out, fds, results);
+  for (auto&& x : items) results.push_back(f(x));  // auto&&: vector<bool> yields proxies
+  encode_chunk(out, fds, results);
 }
 
 template <class F, class Tuple>
@@ -101,7 +101,7 @@ void starmap_invoker(std::uintptr_t fn, std::string_view in, std::string& out, f
   std::vector<decltype(std::apply(f, std::move(items.front())))> results;
   results.reserve(items.size());
   for (auto& x : items) results.push_back(std::apply(f, std::move(x)));
-  encode_into(out, fds, results);
+  encode_chunk(out, fds, results);
 }
 
 // A call ready to send: which invoker, which function, the argument bytes, and duplicates of the

@@ -92,7 +92,7 @@ class pool_core {
 };
 
 // Results of many chunks arriving in any order, read in order (map, imap) or in completion
-// order (imap_unordered).
+// order (imap_unordered). One reader at a time (the map call or the imap iterator).
 class chunk_collector {
  public:
   explicit chunk_collector(std::size_t chunks) : slots_(chunks) {}
@@ -101,13 +101,24 @@ class chunk_collector {
   outcome take(std::size_t index);
   // Blocks until some not yet taken chunk is in; moves it out.
   outcome take_next_completed();
+  // Blocks until every chunk is in or one failed: the failure first in order among those in,
+  // or null when all succeeded (then take() never blocks). One wake-up instead of one a chunk.
+  std::exception_ptr wait_all_or_failure();
   std::size_t size() const noexcept { return slots_.size(); }
 
  private:
+  // What the blocked reader waits for: a chunk index, or one of these.
+  static constexpr std::size_t want_none = static_cast<std::size_t>(-1);
+  static constexpr std::size_t want_any = want_none - 1;
+  static constexpr std::size_t want_all = want_none - 2;
+
   std::mutex m_;
   std::condition_variable cv_;
   std::vector<std::optional<outcome>> slots_;
   std::deque<std::size_t> completed_;
+  std::size_t arrived_ = 0;
+  bool any_failed_ = false;
+  std::size_t want_ = want_none;
 };
 
 }  // namespace concur::mp::detail
