@@ -7,6 +7,20 @@ if(TARGET mp_meta_tags)
   target_link_libraries(mp_meta_tags PRIVATE ${RE2})
 endif()
 
+# The API calls through a process pool need the HTTP client as well: without the http module
+# the program is left out of the build.
+if(TARGET mp_api_calls)
+  if("http" IN_LIST CONCUR_ENABLED_MODULES)
+    concur_example_test(mp_api_calls PROGRAM mp_api_calls
+      ARGS --scale 0.05
+      EXPECT "Number of CPU cores: [0-9]+" "<Response \\[200\\]> http://127.0.0.1:[0-9]+/photos"
+             "API calls from worker processes made in: [0-9.]+"
+             "responses: 6 of 6 were 200, [0-9]+ bytes, from [0-9]+ worker process\\(es\\)\n")
+  else()
+    set_target_properties(mp_api_calls PROPERTIES EXCLUDE_FROM_ALL ON)
+  endif()
+endif()
+
 concur_example_test(mp_five_processes PROGRAM mp_five_processes
   ARGS --scale 0.01 --seed 7
   EXPECT "All Processes are queued, let's see when they finish!"
