@@ -584,7 +584,7 @@ aio::task<std::vector<endpoint>> resolve_until(std::string host, std::uint16_t p
   if (endpoint::from_numeric(host, port, numeric)) co_return std::vector<endpoint>{numeric};
   auto& loop = aio::get_running_loop();
   auto state = std::make_shared<lookup_state>();
-  std::thread([state, host, port, &loop] {
+  std::thread([state, host, port, &loop]() mutable {
     std::vector<endpoint> r;
     std::exception_ptr e;
     try {
@@ -592,13 +592,18 @@ aio::task<std::vector<endpoint>> resolve_until(std::string host, std::uint16_t p
     } catch (...) {
       e = std::current_exception();
     }
+    // The state and the error move into the callback, so they are released on the loop's
+    // thread: this thread keeps no reference that could outlive the awaiting task's last use
+    // of the exception (their counts are not visible to ThreadSanitizer, which then reports the
+    // destruction here as a race with that use).
     try {
-      loop.call_soon_threadsafe([state, r = std::move(r), e]() mutable {
-        state->result = std::move(r);
-        state->error = e;
-        state->done = true;
-        state->slot.wake();
-      });
+      loop.call_soon_threadsafe(
+          [state = std::move(state), r = std::move(r), e = std::move(e)]() mutable {
+            state->result = std::move(r);
+            state->error = e;
+            state->done = true;
+            state->slot.wake();
+          });
     } catch (...) {
       // The loop closed meanwhile: nobody waits any more.
     }
