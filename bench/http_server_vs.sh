@@ -5,6 +5,11 @@
 # GET /posts/1 with {"id":1,"title":"hello"}. Prints req/s for each and concur's ratios.
 #   bench/http_server_vs.sh [path/to/bench_http_server] [duration, default 5s] [rounds, default 1]
 # With several rounds the servers take turns and each one's best round is kept.
+#
+# On two cores, wrk -t1 itself saturates its core (the script prints wrk's CPU): then every
+# fast server shows the same req/s, the load generator's ceiling. So the script also reads each
+# server's CPU time from /proc during the run and prints requests per server CPU-second, the
+# rate the server would reach with a core to itself; the ratios are given for both.
 set -euo pipefail
 BIN=${1:-build/default/bench/bench_http_server}
 DUR=${2:-5s}
@@ -31,8 +36,20 @@ wait_port() {
   done
   echo "server on port $1 did not come up" >&2; return 1
 }
-run_wrk() {  # prints requests/s
-  wrk -t1 -c"$CONNS" -d"$DUR" "http://127.0.0.1:$1/posts/1" | awk '/Requests\/sec/ {print $2}'
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+# measure PORT PID: one wrk run; prints "req_per_s req_per_server_cpu_s wrk_cpu_share".
+measure() {
+  local t0 t1 out
+  t0=$(ticks "$2")
+  out=$( { TIMEFORMAT='wrk_cpu %U %S %R'; time wrk -t1 -c"$CONNS" -d"$DUR" \
+           "http://127.0.0.1:$1/posts/1"; } 2>&1 )
+  t1=$(ticks "$2")
+  echo "$out" | awk -v d=$((t1 - t0)) -v hz="$HZ" '
+    /Requests\/sec/ { rps = $2 }
+    / requests in / { n = $1 }
+    /^wrk_cpu/ { share = ($2 + $3) / $4 }
+    END { printf "%s %.0f %.2f\n", rps, (d > 0 ? n / (d / hz) : 0), share }'
 }
 
 P_CONCUR=$(free_port)
@@ -48,6 +65,7 @@ if [ -x "$BEAST" ]; then
 fi
 
 P_NGINX=$(free_port)
+NGINX_MASTER=
 mkdir -p "$WORK/nginx"
 cat > "$WORK/nginx/nginx.conf" <<CONF
 worker_processes 1;
@@ -74,6 +92,7 @@ if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
   NGINX=$(command -v nginx || echo /usr/sbin/nginx)
   "$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" 2>/dev/null &
   PIDS+=($!)
+  NGINX_MASTER=$!
   HAVE_NGINX=1
 fi
 
@@ -99,21 +118,39 @@ wait_port "$P_CONCUR"
 [ $HAVE_AIOHTTP = 1 ] && wait_port "$P_AIOHTTP"
 
 echo "body: $(curl -s "http://127.0.0.1:$P_CONCUR/posts/1")  (wrk -t1 -c$CONNS -d$DUR, best of $ROUNDS, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
-best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
-C=0; B=0; N=0; A=0
+best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0 ? a : b) }'; }
+declare -A RPS EFF PID
+PID[concur]=${PIDS[0]}
+[ $HAVE_BEAST = 1 ] && PID[beast]=${PIDS[1]}
+if [ $HAVE_NGINX = 1 ]; then
+  PID[nginx]=$(pgrep -P "$NGINX_MASTER" | head -1)
+fi
+[ $HAVE_AIOHTTP = 1 ] && PID[aiohttp]=${PIDS[-1]}
+declare -A PORT=([concur]=$P_CONCUR [beast]=$P_BEAST [nginx]=$P_NGINX [aiohttp]=$P_AIOHTTP)
+NAMES=(concur)
+[ $HAVE_BEAST = 1 ] && NAMES+=(beast)
+[ $HAVE_NGINX = 1 ] && NAMES+=(nginx)
+[ $HAVE_AIOHTTP = 1 ] && NAMES+=(aiohttp)
+WRK_SHARE=0
 for _ in $(seq 1 "$ROUNDS"); do
-  C=$(best "$C" "$(run_wrk "$P_CONCUR")")
-  if [ $HAVE_BEAST = 1 ]; then B=$(best "$B" "$(run_wrk "$P_BEAST")"); fi
-  if [ $HAVE_NGINX = 1 ]; then N=$(best "$N" "$(run_wrk "$P_NGINX")"); fi
-  if [ $HAVE_AIOHTTP = 1 ]; then A=$(best "$A" "$(run_wrk "$P_AIOHTTP")"); fi
+  for n in "${NAMES[@]}"; do
+    read -r r e w < <(measure "${PORT[$n]}" "${PID[$n]}")
+    RPS[$n]=$(best "${RPS[$n]:-0}" "$r")
+    EFF[$n]=$(best "${EFF[$n]:-0}" "$e")
+    WRK_SHARE=$(best "$WRK_SHARE" "$w")
+  done
 done
-echo "concur   req/s: $C"
-[ $HAVE_BEAST = 1 ] && echo "beast    req/s: $B"
-[ $HAVE_NGINX = 1 ] && echo "nginx    req/s: $N"
-[ $HAVE_AIOHTTP = 1 ] && echo "aiohttp  req/s: $A"
-awk -v c="$C" -v b="$B" -v n="$N" -v a="$A" 'BEGIN {
-  if (b > 0) printf "concur/beast:   %.2fx (target >= 1.1x)\n", c / b;
-  else print "concur/beast:   not measured (no beast_http_server: install Boost headers and rebuild)";
-  if (n > 0) printf "concur/nginx:   %.2fx\n", c / n;
-  if (a > 0) printf "concur/aiohttp: %.2fx\n", c / a;
-}'
+printf "%-8s %12s %22s\n" server "req/s" "req per server CPU-s"
+for n in "${NAMES[@]}"; do printf "%-8s %12.0f %22.0f\n" "$n" "${RPS[$n]}" "${EFF[$n]}"; done
+echo "wrk used up to $(awk -v w="$WRK_SHARE" 'BEGIN { printf "%.0f", w * 100 }')% of a core (near 100%: req/s is wrk's ceiling; compare the CPU column)"
+ratio() {  # ratio NAME LABEL
+  awk -v c1="${RPS[concur]}" -v o1="${RPS[$1]:-0}" -v c2="${EFF[concur]}" -v o2="${EFF[$1]:-0}" \
+      -v label="$2" 'BEGIN { if (o1 > 0 && o2 > 0)
+        printf "concur/%-8s req/s %.2fx, per server CPU-second %.2fx%s\n", label, c1 / o1, c2 / o2,
+               (label == "beast" ? "  (target >= 1.1x)" : "") }'
+}
+if [ $HAVE_BEAST = 1 ]; then ratio beast beast
+else echo "concur/beast: not measured (no beast_http_server: install Boost headers and rebuild)"; fi
+[ $HAVE_NGINX = 1 ] && ratio nginx nginx
+[ $HAVE_AIOHTTP = 1 ] && ratio aiohttp aiohttp
+exit 0

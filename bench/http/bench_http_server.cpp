@@ -40,7 +40,12 @@ int main(int argc, char** argv) {
   http::application app;
   app.get("/posts/{id}", [](http::web_request& req) -> aio::task<http::web_response> {
     auto id = std::stoi(std::string(req.match_info("id")));
-    co_return http::json_response({{"id", id}, {"title", "hello"}});
+    // Member by member: nlohmann's initializer-list form builds a temporary array per pair,
+    // which cost more allocations than the whole server path of a request.
+    nlohmann::json body;
+    body["id"] = id;
+    body["title"] = "hello";
+    co_return http::json_response(body);
   });
   try {
     http::run_app(std::move(app), options, [](std::uint16_t port) {
