@@ -58,7 +58,7 @@ TEST(AioGather, RunsConcurrently) {
   };
   double took = aio::run(main());
   EXPECT_GE(took, 0.019);
-  EXPECT_LT(took, 0.020 * 10);  // generous: sequential would be 50x
+  EXPECT_LT(took, 0.5);  // sequential would take at least 1 s (50 x 20 ms)
 }
 
 TEST(AioGather, FirstFailureRaisedOthersKeepRunning) {
