@@ -6,6 +6,7 @@
 #include <concur/futures/detail/state.hpp>
 #include <concur/futures/errors.hpp>
 #include <concur/futures/future.hpp>
+#include <concur/futures/map_results.hpp>
 #include <cstddef>
 #include <functional>
 #include <iterator>
@@ -32,77 +33,6 @@ struct is_duration : std::false_type {};
 template <class Rep, class Period>
 struct is_duration<std::chrono::duration<Rep, Period>> : std::true_type {};
 }  // namespace detail
-
-// What executor::map returns: the futures of every call, submitted at once, whose results
-// are handed out lazily and in order. Iterating waits for each result in turn (rethrowing
-// its exception; throwing timeout_error once the map's timeout has passed). Destroying the
-// range cancels the calls whose results were not reached, as Python's map generator does
-// when it is closed.
-template <class R>
-class map_results {
- public:
-  static_assert(!std::is_void_v<R>, "map needs a function that returns a value; use submit");
-
-  class iterator {
-   public:
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    using reference = const R&;
-
-    iterator() = default;
-    const R& operator*() const { return owner_->at(index_); }
-    iterator& operator++() {
-      owner_->consumed(index_);
-      ++index_;
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
-      return it.at_end();
-    }
-
-   private:
-    friend class map_results;
-    iterator(map_results* owner, std::size_t index) : owner_(owner), index_(index) {}
-    bool at_end() const noexcept { return owner_ == nullptr || index_ >= owner_->futures_.size(); }
-    map_results* owner_ = nullptr;
-    std::size_t index_ = 0;
-  };
-
-  map_results(std::vector<future<R>> futures, std::optional<detail::clock::time_point> deadline)
-      : futures_(std::move(futures)), deadline_(deadline) {}
-  map_results(map_results&&) noexcept = default;
-  map_results& operator=(map_results&&) = delete;
-  map_results(const map_results&) = delete;
-  map_results& operator=(const map_results&) = delete;
-  ~map_results() {
-    for (auto& f : futures_)
-      if (f.valid()) f.cancel();
-  }
-
-  // Single pass: begin() starts where the last iteration stopped.
-  iterator begin() { return iterator(this, next_); }
-  std::default_sentinel_t end() const noexcept { return {}; }
-  std::size_t size() const noexcept { return futures_.size(); }
-
- private:
-  const R& at(std::size_t i) const {
-    const auto& f = futures_.at(i);
-    if (!f.valid()) throw invalid_state_error("map: this result was already consumed");
-    if (!deadline_) return f.result();
-    if (!f.wait_until(*deadline_)) throw timeout_error("map: timed out waiting for a result");
-    return f.result();
-  }
-  void consumed(std::size_t i) {
-    // Dropping the handle frees the result, as Python's map drops each future it yielded.
-    if (i < futures_.size()) futures_[i] = future<R>();
-    next_ = i + 1;
-  }
-
-  std::vector<future<R>> futures_;
-  std::optional<detail::clock::time_point> deadline_;
-  std::size_t next_ = 0;
-};
 
 // A pool of worker threads running submitted callables, like Python's ThreadPoolExecutor.
 // Workers start in the constructor (Python starts them on demand) and each runs
@@ -185,24 +115,9 @@ class thread_pool_executor {
   template <class F, class... Rs>
   auto map_impl(std::optional<detail::clock::time_point> deadline, F&& f, Rs&&... ranges) {
     using R = detail::submit_result_t<F&, std::ranges::range_reference_t<Rs>...>;
-    std::vector<future<R>> futures;
-    if constexpr (((std::ranges::sized_range<Rs>)&&...)) {
-      futures.reserve(std::min({static_cast<std::size_t>(std::ranges::size(ranges))...}));
-    }
-    auto its = std::make_tuple(std::ranges::begin(ranges)...);
-    auto ends = std::make_tuple(std::ranges::end(ranges)...);
-    auto any_at_end = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return ((std::get<I>(its) == std::get<I>(ends)) || ...);
-    };
-    auto advance = [&]<std::size_t... I>(std::index_sequence<I...>) { (++std::get<I>(its), ...); };
-    auto submit_one = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      futures.push_back(submit(f, *std::get<I>(its)...));
-    };
-    constexpr auto seq = std::index_sequence_for<Rs...>{};
-    while (!any_at_end(seq)) {
-      submit_one(seq);
-      advance(seq);
-    }
+    auto futures = detail::submit_in_step<R>(
+        [&](auto&&... items) { return submit(f, std::forward<decltype(items)>(items)...); },
+        ranges...);
     return map_results<R>(std::move(futures), deadline);
   }
 

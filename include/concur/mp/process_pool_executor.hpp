@@ -12,68 +12,10 @@
 
 #include "concur/futures/errors.hpp"
 #include "concur/futures/future.hpp"
+#include "concur/futures/map_results.hpp"
 #include "concur/mp/pool.hpp"
 
 namespace concur::mp {
-
-// What process_pool_executor::map returns: every call submitted at once, results read lazily
-// in order; a failed call rethrows when reached; with a timeout, timeout_error once it passed.
-// Destroying it cancels the calls whose results were not reached, as Python's map generator.
-template <class R>
-class executor_map_results {
- public:
-  class iterator {
-   public:
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    using iterator_concept = std::input_iterator_tag;
-    iterator() = default;
-    const R& operator*() const { return owner_->at(index_); }
-    iterator& operator++() {
-      owner_->futures_[index_] = concur::future<R>();  // frees the result, as Python's map does
-      ++index_;
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.done(); }
-
-   private:
-    friend class executor_map_results;
-    iterator(executor_map_results* o, std::size_t i) : owner_(o), index_(i) {}
-    bool done() const noexcept { return index_ >= owner_->futures_.size(); }
-    executor_map_results* owner_ = nullptr;
-    std::size_t index_ = 0;
-  };
-
-  executor_map_results(std::vector<concur::future<R>> futures,
-                       std::optional<std::chrono::steady_clock::time_point> deadline)
-      : futures_(std::move(futures)), deadline_(deadline) {}
-  executor_map_results(executor_map_results&&) noexcept = default;
-  executor_map_results& operator=(executor_map_results&&) = delete;
-  ~executor_map_results() {
-    for (auto& f : futures_)
-      if (f.valid()) f.cancel();
-  }
-
-  iterator begin() {
-    std::size_t i = 0;
-    while (i < futures_.size() && !futures_[i].valid()) ++i;
-    return iterator(this, i);
-  }
-  std::default_sentinel_t end() const noexcept { return {}; }
-  std::size_t size() const noexcept { return futures_.size(); }
-
- private:
-  const R& at(std::size_t i) {
-    auto& f = futures_.at(i);
-    if (deadline_ && !f.wait_for(*deadline_ - std::chrono::steady_clock::now()))
-      throw timeout_error("concur::mp: map timed out waiting for a result");
-    return f.result();
-  }
-
-  std::vector<concur::future<R>> futures_;
-  std::optional<std::chrono::steady_clock::time_point> deadline_;
-};
 
 // concurrent.futures.ProcessPoolExecutor with thread_pool_executor's interface (it satisfies
 // the concur::executor concept), so moving work from threads to processes is a one-type change.
@@ -138,19 +80,10 @@ class process_pool_executor {
     using R =
         detail::call_result_t<F, detail::send_type_t<std::ranges::range_reference_t<const Rs>>...>;
     static_assert(!std::is_void_v<R>, "concur::mp: map needs a function that returns a value");
-    std::vector<concur::future<R>> futures;
-    auto its = std::make_tuple(std::ranges::begin(ranges)...);
-    const auto ends = std::make_tuple(std::ranges::end(ranges)...);
-    constexpr auto seq = std::index_sequence_for<Rs...>{};
-    auto at_end = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return ((std::get<I>(its) == std::get<I>(ends)) || ...);
-    };
-    auto step = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      futures.push_back(submit(f, *std::get<I>(its)...));
-      (++std::get<I>(its), ...);
-    };
-    while (!at_end(seq)) step(seq);
-    return executor_map_results<R>(std::move(futures), deadline);
+    auto futures = concur::detail::submit_in_step<R>(
+        [&](auto&&... items) { return submit(f, std::forward<decltype(items)>(items)...); },
+        ranges...);
+    return concur::map_results<R>(std::move(futures), deadline);
   }
 
   pool pool_;
