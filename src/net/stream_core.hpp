@@ -78,6 +78,7 @@ class stream_core : public std::enable_shared_from_this<stream_core> {
   void pump_read();
   void flush_now();
   void want_write();
+  void drain_tls();
   void fail(std::exception_ptr e) noexcept;
   void finish_close() noexcept;
   void pause_reading() noexcept;

@@ -191,6 +191,19 @@ void stream_core::pump_read() {
     throw_errno(errno, "cannot read from", where_);
   }
   if (handshaking_) return;
+  drain_tls();
+  // Post-handshake messages (key updates, alerts) may need sending.
+  if (tls_->has_output()) {
+    tls_out_.clear();
+    tls_->take_output(tls_out_);
+    wbuf_.append(tls_out_);
+    flush_now();
+    if (!wbuf_.empty()) want_write();
+  }
+}
+
+// Moves every decrypted byte the TLS engine holds into the read buffer; a close_notify is EOF.
+void stream_core::drain_tls() {
   for (;;) {
     std::size_t got = 0;
     char* p = rbuf_.prepare(16 * 1024);
@@ -201,14 +214,6 @@ void stream_core::pump_read() {
       eof_ = true;
       break;
     }
-  }
-  // Post-handshake messages (key updates, alerts) may need sending.
-  if (tls_->has_output()) {
-    tls_out_.clear();
-    tls_->take_output(tls_out_);
-    wbuf_.append(tls_out_);
-    flush_now();
-    if (!wbuf_.empty()) want_write();
   }
 }
 
@@ -312,17 +317,7 @@ aio::task<void> stream_core::handshake(tls_engine engine,
   handshaking_ = false;
   // Application data that arrived with the last handshake flight is already in the engine.
   try {
-    for (;;) {
-      std::size_t got = 0;
-      char* p = rbuf_.prepare(16 * 1024);
-      auto st = tls_->read(p, rbuf_.tail_room(), got);
-      rbuf_.commit(got);
-      if (st == tls_engine::read_status::want_more) break;
-      if (st == tls_engine::read_status::closed) {
-        eof_ = true;
-        break;
-      }
-    }
+    drain_tls();
   } catch (...) {
     fail(std::current_exception());
     throw;
