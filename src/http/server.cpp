@@ -753,40 +753,37 @@ std::string server::url(std::string_view path) const {
   return "http://" + host + ":" + std::to_string(port_) + std::string(path);
 }
 
+namespace {
+
+// One serving loop, run to its end on the calling thread; a loop that fails records why and
+// stops the others.
+void run_loop(const application& app, const server_options& opt, server::shared_state& st,
+              std::size_t index) noexcept {
+  try {
+    aio::run(serve_on(app, opt, st, index));
+  } catch (...) {
+    st.record(std::current_exception());
+    st.request_shutdown();
+  }
+}
+
+}  // namespace
+
 void server::start() {
   if (started_) throw aio::invalid_state_error("http::server: already started");
   started_ = true;
-  for (std::size_t i = 0; i < options_.threads; ++i) {
-    threads_.emplace_back([app = app_, &opt = options_, st = state_, i] {
-      try {
-        aio::run(serve_on(*app, opt, *st, i));
-      } catch (...) {
-        st->record(std::current_exception());
-        st->request_shutdown();
-      }
-    });
-  }
+  for (std::size_t i = 0; i < options_.threads; ++i)
+    threads_.emplace_back(
+        [app = app_, &opt = options_, st = state_, i] { run_loop(*app, opt, *st, i); });
 }
 
 void server::run() {
   if (started_) throw aio::invalid_state_error("http::server: already started");
   started_ = true;
-  for (std::size_t i = 1; i < options_.threads; ++i) {
-    threads_.emplace_back([app = app_, &opt = options_, st = state_, i] {
-      try {
-        aio::run(serve_on(*app, opt, *st, i));
-      } catch (...) {
-        st->record(std::current_exception());
-        st->request_shutdown();
-      }
-    });
-  }
-  try {
-    aio::run(serve_on(*app_, options_, *state_, 0));
-  } catch (...) {
-    state_->record(std::current_exception());
-    state_->request_shutdown();
-  }
+  for (std::size_t i = 1; i < options_.threads; ++i)
+    threads_.emplace_back(
+        [app = app_, &opt = options_, st = state_, i] { run_loop(*app, opt, *st, i); });
+  run_loop(*app_, options_, *state_, 0);
   join();
 }
 
