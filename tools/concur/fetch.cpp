@@ -14,6 +14,7 @@
 
 #include "options.hpp"
 #include "report.hpp"
+#include "url_file.hpp"
 
 namespace concur_cli {
 namespace {
@@ -150,25 +151,13 @@ aio::task<void> fetch_all(std::vector<download>& all, const fetch_options& opt, 
   co_await session.close();
 }
 
-std::vector<std::string> read_lines(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) throw concur::error("fetch: cannot read '" + file + "'");
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) {
-    const auto b = line.find_first_not_of(" \t\r");
-    if (b == std::string::npos || line[b] == '#') continue;
-    out.push_back(line.substr(b, line.find_last_not_of(" \t\r") - b + 1));
-  }
-  return out;
-}
-
 }  // namespace
 
 int run_fetch(const fetch_options& opt) {
   std::vector<download> all;
   std::vector<std::string> urls = opt.urls;
   if (!opt.input_file.empty()) {
-    auto more = read_lines(opt.input_file);
+    auto more = read_url_file(opt.input_file, "fetch");
     urls.insert(urls.end(), more.begin(), more.end());
   }
   if (urls.empty()) throw concur::error("fetch: no URLs to fetch");

@@ -18,6 +18,7 @@
 #include "jobs.hpp"
 #include "options.hpp"
 #include "report.hpp"
+#include "url_file.hpp"
 #include "usage_sampler.hpp"
 
 namespace concur_cli {
@@ -219,15 +220,7 @@ job_result cpu_job(const lab_options& opt, unsigned cores, progress_line& progre
 }
 
 std::vector<std::string> read_urls(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) throw concur::error("lab: cannot read URL file '" + file + "'");
-  std::vector<std::string> urls;
-  for (std::string line; std::getline(in, line);) {
-    const auto b = line.find_first_not_of(" \t\r");
-    if (b == std::string::npos || line[b] == '#') continue;
-    const auto e = line.find_last_not_of(" \t\r");
-    urls.push_back(line.substr(b, e - b + 1));
-  }
+  auto urls = read_url_file(file, "lab");
   if (urls.empty()) throw concur::error("lab: URL file '" + file + "' holds no URLs");
   return urls;
 }

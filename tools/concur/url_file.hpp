@@ -1,0 +1,13 @@
+#pragma once
+// URL lists for `concur lab --urls FILE` and `concur fetch -i FILE`: one URL a line, blank
+// lines and lines starting with '#' skipped, surrounding blanks trimmed.
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace concur_cli {
+
+// Throws concur::error naming `command` and the file when it cannot be read.
+std::vector<std::string> read_url_file(const std::string& file, std::string_view command);
+
+}  // namespace concur_cli
