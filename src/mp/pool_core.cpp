@@ -49,8 +49,7 @@ outcome decode_reply(std::string&& frame) {
     return o;
   }
   if (static_cast<reply_status>(frame[0]) == reply_status::ok) {
-    frame.erase(0, 1);
-    o.bytes = std::move(frame);
+    o.reply = std::move(frame);
     return o;
   }
   std::string type;

@@ -94,3 +94,31 @@ TEST(MpCodec, TruncatedBytesAreAnErrorNotACrash) {
   EXPECT_THROW(mp::loads<order>(std::string_view(bytes).substr(0, bytes.size() / 2)), mp::error);
   EXPECT_THROW(mp::loads<std::string>(""), mp::error);
 }
+
+TEST(MpCodec, RawChunksRoundTripAndRejectBadLengths) {
+  namespace d = mp::detail;
+  d::fd_table none;
+  std::string bytes;
+  d::encode_chunk(bytes, none, std::vector<int>{1, -2, 3});
+  std::vector<int> ints{9};
+  d::decode_chunk_append(bytes, none, ints);
+  EXPECT_EQ(ints, (std::vector<int>{9, 1, -2, 3}));
+  // The raw layout is cereal's own for a vector of arithmetic values.
+  EXPECT_EQ(mp::loads<std::vector<int>>(bytes), (std::vector<int>{1, -2, 3}));
+
+  std::string flags;
+  d::encode_chunk(flags, none, std::vector<bool>{true, false, true});
+  std::vector<bool> decoded;
+  d::decode_chunk_append(flags, none, decoded);
+  EXPECT_EQ(decoded, (std::vector<bool>{true, false, true}));
+
+  std::vector<int> out;
+  EXPECT_THROW(d::decode_chunk_append(std::string_view(bytes).substr(0, 5), none, out), mp::error);
+  EXPECT_THROW(
+      d::decode_chunk_append(std::string_view(bytes).substr(0, bytes.size() - 1), none, out),
+      mp::error);
+  std::string huge(8, '\xff');
+  EXPECT_THROW(d::decode_chunk_append(huge, none, out), mp::error);
+  EXPECT_THROW(d::decode_chunk_append(bytes + "x", none, out), mp::error);
+  EXPECT_TRUE(out.empty());
+}

@@ -7,7 +7,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <list>
 #include <numeric>
+#include <ranges>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -47,6 +49,11 @@ int throw_on_odd(int x) {
   return x;
 }
 
+double half(double x) { return x / 2; }
+char upper(char c) { return static_cast<char>(c - 'a' + 'A'); }
+long long widen(short s) { return s * 1'000'000'000'000LL; }
+std::size_t length_of(const std::string& s) { return s.size(); }
+
 int sleep_then(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return ms;
@@ -84,6 +91,26 @@ TEST(MpPool, BoolsInAndOutOfEveryMapForm) {
   EXPECT_EQ(streamed, (std::vector<bool>{true, false, true}));
   const std::vector<std::tuple<bool, bool>> pairs{{true, true}, {true, false}, {false, true}};
   EXPECT_EQ(p.starmap(both, pairs), (std::vector<bool>{true, false, false}));
+}
+
+// Arithmetic chunks travel as raw bytes; other ranges and element types go through cereal.
+TEST(MpPool, EveryElementTypeAndRangeShapeMapsAlike) {
+  mp::pool p(2);
+  std::vector<double> d(777);
+  std::iota(d.begin(), d.end(), -300.25);
+  const std::vector<double> halves = p.map(half, d);
+  ASSERT_EQ(halves.size(), d.size());
+  for (std::size_t i = 0; i < d.size(); ++i) EXPECT_EQ(halves[i], d[i] / 2) << i;
+  const std::vector<char> letters{'a', 'b', 'c', 'd', 'e'};
+  EXPECT_EQ(p.map(upper, letters, 2), (std::vector<char>{'A', 'B', 'C', 'D', 'E'}));
+  const std::list<int> linked{3, 1, 2};
+  EXPECT_EQ(p.map(square, linked), (std::vector<int>{9, 1, 4}));
+  EXPECT_EQ(p.map(square, std::views::iota(0, 5)), (std::vector<int>{0, 1, 4, 9, 16}));
+  const std::vector<short> shorts{-2, 7};
+  EXPECT_EQ(p.map(widen, shorts),
+            (std::vector<long long>{-2'000'000'000'000LL, 7'000'000'000'000LL}));
+  const std::vector<std::string> words{"ab", "", "xyz"};
+  EXPECT_EQ(p.map(length_of, words, 1), (std::vector<std::size_t>{2, 0, 3}));
 }
 
 TEST(MpPool, RunsInOtherProcesses) {

@@ -21,6 +21,8 @@
 #include <cereal/types/variant.hpp>
 #include <cereal/types/vector.hpp>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <istream>
 #include <iterator>
 #include <ostream>
@@ -140,26 +142,81 @@ void decode_from(std::string_view in, fd_table& fds, T&... values) {
   }
 }
 
-// A map's chunk of items or results. cereal moves a std::vector<bool> one element (one stream
-// call) at a time, which made decoding mp_primes' results cost more than computing them; bools
-// travel as one byte each in a single block instead.
+// A map's chunk of items or results. Chunks of arithmetic values (bools as one byte each) travel
+// as a 64-bit count and then the raw elements, the layout cereal gives them too, but written and
+// read directly: cereal builds a std::ostream per message and moves a std::vector<bool> one
+// element at a time, which cost mp_primes more than its parallel speed-up could spare.
+template <class T>
+inline constexpr bool raw_chunk_v = std::is_arithmetic_v<T>;
+
+// Appends a raw chunk of exactly `n` elements, pushed one by one, to `out`.
+template <class T>
+class raw_chunk_writer {
+  static_assert(raw_chunk_v<T>);
+
+ public:
+  raw_chunk_writer(std::string& out, std::size_t n) : out_(out) {
+    const std::uint64_t count = n;
+    out_.reserve(out_.size() + sizeof count + n * element_size);
+    out_.append(reinterpret_cast<const char*>(&count), sizeof count);
+  }
+  void push(T v) {
+    if constexpr (std::is_same_v<T, bool>) {
+      out_.push_back(v ? '\1' : '\0');
+    } else {
+      out_.append(reinterpret_cast<const char*>(&v), sizeof v);
+    }
+  }
+  void append(std::span<const T> values) requires(!std::is_same_v<T, bool>) {
+    out_.append(reinterpret_cast<const char*>(values.data()), values.size_bytes());
+  }
+
+  static constexpr std::size_t element_size = std::is_same_v<T, bool> ? 1 : sizeof(T);
+
+ private:
+  std::string& out_;
+};
+
+// The elements of a raw chunk, checked to be exactly as long as its count says.
+template <class T>
+std::string_view raw_chunk_elements(std::string_view in, std::size_t& n) {
+  constexpr std::size_t size = raw_chunk_writer<T>::element_size;
+  std::uint64_t count = 0;
+  if (in.size() < sizeof count) throw error("concur::mp: cannot decode a chunk (truncated bytes)");
+  std::memcpy(&count, in.data(), sizeof count);
+  in.remove_prefix(sizeof count);
+  if (count > in.size() / size || count * size != in.size())
+    throw error("concur::mp: cannot decode a chunk (its length does not match its count)");
+  n = static_cast<std::size_t>(count);
+  return in;
+}
+
 template <class T>
 void encode_chunk(std::string& out, fd_table& fds, const std::vector<T>& values) {
   if constexpr (std::is_same_v<T, bool>) {
-    const std::vector<unsigned char> bytes(values.begin(), values.end());
-    encode_into(out, fds, bytes);
+    raw_chunk_writer<bool> w(out, values.size());
+    for (const bool v : values) w.push(v);
+  } else if constexpr (raw_chunk_v<T>) {
+    raw_chunk_writer<T>(out, values.size()).append(values);
   } else {
     encode_into(out, fds, values);
   }
 }
 
-// Decodes a chunk written by encode_chunk and appends it to `into`.
+// Decodes a chunk written by encode_chunk (or raw_chunk_writer) and appends it to `into`.
 template <class T>
 void decode_chunk_append(std::string_view in, fd_table& fds, std::vector<T>& into) {
-  if constexpr (std::is_same_v<T, bool>) {
-    std::vector<unsigned char> bytes;
-    decode_from(in, fds, bytes);
-    into.insert(into.end(), bytes.begin(), bytes.end());
+  if constexpr (raw_chunk_v<T>) {
+    std::size_t n = 0;
+    const std::string_view bytes = raw_chunk_elements<T>(in, n);
+    if constexpr (std::is_same_v<T, bool>) {
+      into.reserve(into.size() + n);
+      for (const char b : bytes) into.push_back(b != '\0');
+    } else {
+      const std::size_t old = into.size();
+      into.resize(old + n);
+      std::memcpy(into.data() + old, bytes.data(), bytes.size());
+    }
   } else if (into.empty()) {
     decode_from(in, fds, into);
   } else {

@@ -4,6 +4,8 @@
 #include <iterator>
 #include <memory>
 #include <ranges>
+#include <span>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -104,7 +106,7 @@ class imap_result {
       ++taken_;
       if (o.error) std::rethrow_exception(o.error);
       detail::fd_table none;
-      detail::decode_chunk_append(o.bytes, none, buf_);
+      detail::decode_chunk_append(o.bytes(), none, buf_);
     }
   }
 
@@ -188,7 +190,7 @@ class pool {
     if constexpr (!std::is_void_v<R>) {
       R r{};
       detail::fd_table none;
-      detail::decode_from(o.bytes, none, r);
+      detail::decode_from(o.bytes(), none, r);
       return r;
     }
   }
@@ -246,7 +248,7 @@ class pool {
       } else {
         R r{};
         detail::fd_table none;
-        detail::decode_from(o.bytes, none, r);
+        detail::decode_from(o.bytes(), none, r);
         p.set_value(std::move(r));
       }
     } catch (const concur::invalid_state_error&) {
@@ -285,22 +287,41 @@ class pool {
       auto c = std::make_shared<detail::chunk_collector>(chunks);
       std::vector<detail::pool_task> tasks;
       tasks.reserve(chunks);
-      std::vector<T> chunk;
-      chunk.reserve(std::min(chunksize, n));
-      auto flush = [&] {
+      auto add = [&](auto&& encode) {
         detail::pool_task t;
         t.head = {detail::task_kind::call, reinterpret_cast<std::uintptr_t>(inv), fn};
-        detail::fd_table none;
-        detail::encode_chunk(t.payload, none, chunk);
+        encode(t.payload);
         t.on_done = [c, i = tasks.size()](detail::outcome&& o) { c->deliver(i, std::move(o)); };
         tasks.push_back(std::move(t));
-        chunk.clear();
       };
-      for (auto&& x : items) {
-        chunk.push_back(T(x));
-        if (chunk.size() == chunksize) flush();
+      if constexpr (detail::raw_chunk_v<T> && !std::is_same_v<T, bool> &&
+                    std::ranges::contiguous_range<const Range> &&
+                    std::is_same_v<std::ranges::range_value_t<const Range>, T>) {
+        // Arithmetic items already side by side: each chunk is one copy of their bytes.
+        const std::span<const T> all(std::ranges::data(items), n);
+        for (std::size_t at = 0; at < n; at += chunksize) {
+          const auto part = all.subspan(at, std::min(chunksize, n - at));
+          add([&](std::string& out) {
+            detail::raw_chunk_writer<T>(out, part.size()).append(part);
+          });
+        }
+      } else {
+        std::vector<T> chunk;
+        chunk.reserve(std::min(chunksize, n));
+        auto flush = [&] {
+          add([&](std::string& out) {
+            detail::fd_table none;
+            detail::encode_chunk(out, none, chunk);
+          });
+          chunk.clear();
+        };
+        for (auto&& x : items) {
+          chunk.push_back(T(x));
+          if (chunk.size() == chunksize) flush();
+        }
+        if (!chunk.empty()) flush();
       }
-      if (!chunk.empty()) flush();
+      c->set_items(n);
       submit_tasks(std::move(tasks));
       return c;
     } else {
@@ -311,12 +332,13 @@ class pool {
   template <class R>
   static std::vector<R> collect(detail::chunk_collector& c) {
     std::vector<R> out;
+    out.reserve(c.items());
     if (auto failed = c.wait_all_or_failure()) std::rethrow_exception(failed);
     for (std::size_t i = 0; i < c.size(); ++i) {
       detail::outcome o = c.take(i);
       if (o.error) std::rethrow_exception(o.error);
       detail::fd_table none;
-      detail::decode_chunk_append(o.bytes, none, out);
+      detail::decode_chunk_append(o.bytes(), none, out);
     }
     return out;
   }

@@ -87,10 +87,16 @@ void map_invoker(std::uintptr_t fn, std::string_view in, std::string& out, fd_ta
   std::vector<T> items;
   decode_chunk_append(in, fds, items);
   F f = function_from_word<F>(fn);
-  std::vector<std::invoke_result_t<F&, T&>> results;
-  results.reserve(items.size());
-  for (auto&& x : items) results.push_back(f(x));  // auto&&: vector<bool> yields proxies
-  encode_chunk(out, fds, results);
+  using R = std::invoke_result_t<F&, T&>;
+  if constexpr (raw_chunk_v<R>) {
+    raw_chunk_writer<R> results(out, items.size());
+    for (auto&& x : items) results.push(f(x));  // auto&&: vector<bool> yields proxies
+  } else {
+    std::vector<R> results;
+    results.reserve(items.size());
+    for (auto&& x : items) results.push_back(f(x));
+    encode_chunk(out, fds, results);
+  }
 }
 
 template <class F, class Tuple>

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -19,8 +20,13 @@ namespace concur::mp::detail {
 
 // What came back for one task: the encoded result, or the error that replaced it.
 struct outcome {
-  std::string bytes;
+  std::string reply;  // the worker's whole reply: a status byte, then the encoded result
   std::exception_ptr error;
+
+  // The result without copying the reply (a map chunk can be megabytes).
+  std::string_view bytes() const noexcept {
+    return reply.empty() ? std::string_view{} : std::string_view(reply).substr(1);
+  }
 };
 
 struct pool_task {
@@ -105,6 +111,9 @@ class chunk_collector {
   // or null when all succeeded (then take() never blocks). One wake-up instead of one a chunk.
   std::exception_ptr wait_all_or_failure();
   std::size_t size() const noexcept { return slots_.size(); }
+  // How many items the chunks hold together (known to map, so its result is sized once).
+  void set_items(std::size_t n) noexcept { items_ = n; }
+  std::size_t items() const noexcept { return items_; }
 
  private:
   // What the blocked reader waits for: a chunk index, or one of these.
@@ -119,6 +128,7 @@ class chunk_collector {
   std::size_t arrived_ = 0;
   bool any_failed_ = false;
   std::size_t want_ = want_none;
+  std::size_t items_ = 0;
 };
 
 }  // namespace concur::mp::detail
