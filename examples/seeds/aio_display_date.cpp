@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "aio_example.hpp"
+#include "example_options.hpp"
 
 namespace aio = concur::aio;
 
 namespace {
 
-aio_example::options opt;
+example::options opt;
 std::vector<int> log_order;  // which task printed each line
 
 std::string now_text() {
@@ -29,7 +29,7 @@ std::string now_text() {
 
 aio::task<void> my_sleep_func(std::mt19937& rng) {
   std::uniform_int_distribution<int> d(0, 2);
-  co_await aio::sleep(aio_example::scaled(d(rng), opt));
+  co_await aio::sleep(example::scaled(d(rng), opt.scale));
 }
 
 aio::task<void> display_date(int num, aio::event_loop& loop, double seconds, unsigned seed) {
@@ -46,14 +46,12 @@ aio::task<void> display_date(int num, aio::event_loop& loop, double seconds, uns
 }  // namespace
 
 int main(int argc, char** argv) {
-  opt = aio_example::parse(argc, argv);
-  double seconds = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string(argv[i]) == "--seconds") seconds = std::atof(argv[i + 1]);
-  }
+  opt = example::parse(argc, argv, example::seed | example::seconds);
+  const double seconds = opt.seconds.value_or(5);
+  const unsigned seed = opt.seed.value_or(1);
   aio::event_loop loop;
-  auto t1 = loop.create_task(display_date(1, loop, seconds, opt.seed));
-  auto t2 = loop.create_task(display_date(2, loop, seconds, opt.seed + 1));
+  auto t1 = loop.create_task(display_date(1, loop, seconds, seed));
+  auto t2 = loop.create_task(display_date(2, loop, seconds, seed + 1));
   loop.run_until_complete(aio::gather(t1, t2));
 
   // Interleaved: each task printed again after the other one had started printing.

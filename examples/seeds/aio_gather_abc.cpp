@@ -3,18 +3,18 @@
 #include <cstdio>
 #include <string>
 
-#include "aio_example.hpp"
+#include "example_options.hpp"
 
 namespace aio = concur::aio;
 
 namespace {
 
-aio_example::options opt;
+example::options opt;
 std::string finish_order;
 
 aio::task<std::string> task(std::string name, double duration) {
   std::printf("[%s] Starting...\n", name.c_str());
-  co_await aio::sleep(aio_example::scaled(duration, opt));  // "I wait, but don't block"
+  co_await aio::sleep(example::scaled(duration, opt.scale));  // "I wait, but don't block"
   std::printf("[%s] Completed!\n", name.c_str());
   finish_order += name;
   co_return name;
@@ -28,7 +28,7 @@ aio::task<void> main_task() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  opt = aio_example::parse(argc, argv);
+  opt = example::parse(argc, argv);
   auto t0 = std::chrono::steady_clock::now();
   aio::run(main_task());
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

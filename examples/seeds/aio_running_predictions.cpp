@@ -3,13 +3,13 @@
 #include <concur/aio.hpp>
 #include <cstdio>
 
-#include "aio_example.hpp"
+#include "example_options.hpp"
 
 namespace aio = concur::aio;
 
 namespace {
 
-aio_example::options opt;
+example::options opt;
 int in_flight = 0;
 int max_in_flight = 0;
 
@@ -21,14 +21,14 @@ struct flight {
 // Simulates a long-running prediction of my Sunday long run.
 aio::task<double> predicted_sunday_run_length() {
   flight f;
-  co_await aio::sleep(aio_example::scaled(1, opt));
+  co_await aio::sleep(example::scaled(1, opt.scale));
   co_return 12.31;
 }
 
 // Simulates a long-running prediction of my weekly mileage.
 aio::task<double> predicted_weekly_mileage() {
   flight f;
-  co_await aio::sleep(aio_example::scaled(2, opt));
+  co_await aio::sleep(example::scaled(2, opt.scale));
   co_return 44;
 }
 
@@ -45,7 +45,7 @@ aio::task<std::tuple<double, double>> running_predictions_concurrent() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  opt = aio_example::parse(argc, argv);
+  opt = example::parse(argc, argv);
   auto unscaled = [](double s) { return s / opt.scale; };
 
   aio::event_loop loop;

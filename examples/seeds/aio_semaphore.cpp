@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
-#include "aio_example.hpp"
+#include "example_options.hpp"
 
 namespace aio = concur::aio;
 
 namespace {
 
-aio_example::options opt;
+example::options opt;
 int executing = 0;
 int max_executing = 0;
 
@@ -19,7 +19,7 @@ aio::task<void> limited_task(aio::semaphore& semaphore, std::string name) {
   auto held = co_await semaphore.scoped();  // "I wait my turn if it's crowded"
   max_executing = std::max(max_executing, ++executing);
   std::printf("[%s] Executing...\n", name.c_str());
-  co_await aio::sleep(aio_example::scaled(1, opt));
+  co_await aio::sleep(example::scaled(1, opt.scale));
   std::printf("[%s] Completed\n", name.c_str());
   --executing;
 }
@@ -35,7 +35,7 @@ aio::task<void> main_task() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  opt = aio_example::parse(argc, argv);
+  opt = example::parse(argc, argv);
   aio::run(main_task());
   std::printf("max concurrently executing: %d\n", max_executing);
   return 0;

@@ -7,31 +7,14 @@
 #include <concur/futures.hpp>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
-namespace {
-
-double parse_scale(int argc, char** argv) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--scale") == 0) {
-      char* end = nullptr;
-      const double s = std::strtod(argv[i + 1], &end);
-      if (end == argv[i + 1] || *end != '\0' || !(s > 0)) {
-        std::fprintf(stderr, "futures_download: --scale needs a positive number\n");
-        std::exit(2);
-      }
-      return s;
-    }
-  return 1.0;
-}
-
-}  // namespace
+#include "example_options.hpp"
 
 int main(int argc, char** argv) {
-  const double scale = parse_scale(argc, argv);
+  const double scale = example::parse(argc, argv).scale;
   const auto one_second = std::chrono::duration<double>(scale);
   std::atomic<int> in_progress{0};
   std::atomic<int> most_at_once{0};

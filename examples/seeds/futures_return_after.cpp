@@ -6,30 +6,13 @@
 #include <concur/futures.hpp>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <thread>
 
-namespace {
-
-double parse_scale(int argc, char** argv) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--scale") == 0) {
-      char* end = nullptr;
-      const double s = std::strtod(argv[i + 1], &end);
-      if (end == argv[i + 1] || *end != '\0' || !(s > 0)) {
-        std::fprintf(stderr, "futures_return_after: --scale needs a positive number\n");
-        std::exit(2);
-      }
-      return s;
-    }
-  return 1.0;
-}
-
-}  // namespace
+#include "example_options.hpp"
 
 int main(int argc, char** argv) {
-  const double scale = parse_scale(argc, argv);
+  const double scale = example::parse(argc, argv).scale;
   auto seconds = [scale](double s) { return std::chrono::duration<double>(s * scale); };
 
   auto return_after_5_secs = [&](std::string message) {

@@ -7,13 +7,13 @@
 #include "concur/aio.hpp"
 #include "concur/http.hpp"
 #include "concur/http/mock_api.hpp"
-#include "http_example.hpp"
+#include "example_options.hpp"
 
 namespace aio = concur::aio;
 namespace http = concur::http;
 
 int main(int argc, char** argv) {
-  http_example::parse_scale(argc, argv);
+  example::parse(argc, argv);
   http::mock_server mock;
   std::vector<std::string> urls;
   for (int i = 1; i <= 4; ++i) urls.push_back(mock.url("/page/" + std::to_string(i)));

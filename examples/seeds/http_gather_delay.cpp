@@ -9,7 +9,7 @@
 #include "concur/aio.hpp"
 #include "concur/http.hpp"
 #include "concur/http/mock_api.hpp"
-#include "http_example.hpp"
+#include "example_options.hpp"
 
 namespace aio = concur::aio;
 namespace http = concur::http;
@@ -26,7 +26,7 @@ aio::task<int> fetch(http::client_session& session, std::string url) {
 }
 
 int main(int argc, char** argv) {
-  double scale = http_example::parse_scale(argc, argv);
+  const double scale = example::parse(argc, argv).scale;
   http::mock_server mock;
   auto delay = [&](double seconds) {
     return mock.url("/delay/" + std::to_string(seconds * scale));

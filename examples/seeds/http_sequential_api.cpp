@@ -6,12 +6,12 @@
 
 #include "concur/http.hpp"
 #include "concur/http/mock_api.hpp"
-#include "http_example.hpp"
+#include "example_options.hpp"
 
 namespace http = concur::http;
 
 int main(int argc, char** argv) {
-  http_example::parse_scale(argc, argv);
+  example::parse(argc, argv);
   http::mock_server mock;  // JSONPlaceholder-like API on a loopback port
   const std::string domain = mock.url("/");
   const char* endpoints[] = {"posts", "comments", "albums", "photos", "todos", "users"};

@@ -8,7 +8,7 @@
 #include "concur/aio.hpp"
 #include "concur/http.hpp"
 #include "concur/http/mock_api.hpp"
-#include "http_example.hpp"
+#include "example_options.hpp"
 
 namespace aio = concur::aio;
 namespace http = concur::http;
@@ -36,7 +36,7 @@ aio::task<int> make_requests(std::string domain) {
 }
 
 int main(int argc, char** argv) {
-  http_example::parse_scale(argc, argv);
+  example::parse(argc, argv);
   http::mock_server mock;
   auto start = std::chrono::steady_clock::now();
   int success_count = aio::run(make_requests(mock.url("/")));

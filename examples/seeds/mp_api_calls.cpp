@@ -15,7 +15,7 @@
 #include "concur/http.hpp"
 #include "concur/http/mock_api.hpp"
 #include "concur/mp.hpp"
-#include "mp_example.hpp"
+#include "example_options.hpp"
 
 namespace http = concur::http;
 namespace mp = concur::mp;
@@ -36,9 +36,9 @@ std::tuple<int, std::size_t, int> make_request(std::string url) {
 
 int main(int argc, char** argv) {
   mp::init();  // before the mock server's threads: workers come from the fork server
-  const auto opts = mp_example::parse(argc, argv);
+  const auto opts = example::parse(argc, argv);
   http::mock_options api;
-  api.latency = mp_example::scaled(0.1, opts.scale);  // 100 ms a request, like the lab's default
+  api.latency = example::scaled(0.1, opts.scale);  // 100 ms a request, like the lab's default
   http::mock_server mock(api);
   const std::string domain = mock.url("/");
   const std::vector<std::string> endpoints{"posts",  "comments", "albums",
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     }
   }
   const double took =
-      mp_example::tutorial_seconds(std::chrono::steady_clock::now() - start, opts.scale);
+      example::tutorial_seconds(std::chrono::steady_clock::now() - start, opts.scale);
   std::printf("API calls from worker processes made in: %.2f (tutorial seconds)\n", took);
   std::printf("responses: %zu of %zu were 200, %zu bytes, from %zu worker process(es)%s\n", ok,
               urls.size(), bytes, pids.size(), pids.count(::getpid()) ? " including main" : "");

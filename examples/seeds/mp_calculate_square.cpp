@@ -8,13 +8,13 @@
 #include <vector>
 
 #include "concur/mp.hpp"
-#include "mp_example.hpp"
+#include "example_options.hpp"
 
 namespace {
 
 // The pool sends the scale along with each number so the worker sleeps the scaled time.
 long calculate_square(std::pair<long, double> n_scale) {
-  std::this_thread::sleep_for(mp_example::scaled(0.1, n_scale.second));  // simulated work
+  std::this_thread::sleep_for(example::scaled(0.1, n_scale.second));  // simulated work
   return n_scale.first * n_scale.first;
 }
 
@@ -22,7 +22,7 @@ long calculate_square(std::pair<long, double> n_scale) {
 
 int main(int argc, char** argv) {
   concur::mp::init();
-  const auto opts = mp_example::parse(argc, argv);
+  const auto opts = example::parse(argc, argv);
   std::vector<std::pair<long, double>> numbers;
   for (long n = 0; n < 20; ++n) numbers.emplace_back(n, opts.scale);
   using clock = std::chrono::steady_clock;
@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   auto start = clock::now();
   std::vector<long> results_seq;
   for (const auto& n : numbers) results_seq.push_back(calculate_square(n));
-  const double seq = mp_example::tutorial_seconds(clock::now() - start, opts.scale);
+  const double seq = example::tutorial_seconds(clock::now() - start, opts.scale);
   std::printf("Sequential: %.2fs\n", seq);
 
   start = clock::now();
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     concur::mp::pool pool(4);
     results_par = pool.map(calculate_square, numbers);
   }
-  const double par = mp_example::tutorial_seconds(clock::now() - start, opts.scale);
+  const double par = example::tutorial_seconds(clock::now() - start, opts.scale);
   std::printf("Parallel: %.2fs\n", par);
   std::printf("same results: %s\n", results_seq == results_par ? "yes" : "no");
   std::printf("speed-up: %.1fx (four workers: about 4x); parallel faster: %s\n", seq / par,

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "concur/mp.hpp"
-#include "mp_example.hpp"
+#include "example_options.hpp"
 
 namespace {
 
@@ -39,7 +39,7 @@ std::size_t parse_words(const std::string& doc) {
 
 int main(int argc, char** argv) {
   concur::mp::init();
-  const auto opts = mp_example::parse(argc, argv);
+  const auto opts = example::parse(argc, argv);
   std::vector<std::string> docs;
   for (int i = 0; i < 10; ++i) docs.push_back("document " + std::to_string(i) + " has five words");
   docs[3] = "a <crash> document";
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   docs[8] = "a <hang> document";
 
   const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
-      mp_example::scaled(50, opts.scale));  // a tutorial minute, scaled
+      example::scaled(50, opts.scale));  // a tutorial minute, scaled
   concur::mp::pool pool(3, concur::mp::pool_options{.task_timeout = limit});
   std::vector<concur::future<std::size_t>> results;
   for (const auto& d : docs) results.push_back(pool.apply_async(parse_words, d));

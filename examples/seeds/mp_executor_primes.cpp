@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "concur/mp.hpp"
-#include "mp_example.hpp"
+#include "example_options.hpp"
 
 namespace {
 
@@ -22,7 +22,7 @@ bool is_prime(long n) {
 
 int main(int argc, char** argv) {
   concur::mp::init();
-  mp_example::parse(argc, argv);
+  example::parse(argc, argv);
   std::vector<long> numbers(20);
   std::iota(numbers.begin(), numbers.end(), 100000L);
 

@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "concur/mp.hpp"
-#include "mp_example.hpp"
+#include "example_options.hpp"
 
 namespace {
 
 // Runs in a worker process; the arguments arrive serialized.
 void worker(int number, int sleep_seconds, double scale) {
-  std::this_thread::sleep_for(mp_example::scaled(sleep_seconds, scale));
+  std::this_thread::sleep_for(example::scaled(sleep_seconds, scale));
   std::printf("I am Worker %d, I slept for %d seconds\n", number, sleep_seconds);
   std::fflush(stdout);
 }
@@ -26,7 +26,7 @@ void worker(int number, int sleep_seconds, double scale) {
 
 int main(int argc, char** argv) {
   concur::mp::init();  // the counterpart of `if __name__ == "__main__":`
-  const auto opts = mp_example::parse(argc, argv);
+  const auto opts = example::parse(argc, argv, example::seed);
   std::mt19937 rng(opts.seed.value_or(std::random_device{}()));
   std::uniform_int_distribution<int> seconds(1, 9);
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "concur/mp.hpp"
-#include "mp_example.hpp"
+#include "example_options.hpp"
 
 namespace {
 
@@ -47,7 +47,7 @@ std::string page(int i, int tags) {
 
 int main(int argc, char** argv) {
   concur::mp::init();
-  mp_example::parse(argc, argv);
+  example::parse(argc, argv);
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("concur-meta-" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "concur/mp.hpp"
-#include "mp_example.hpp"
+#include "example_options.hpp"
 
 namespace {
 
@@ -22,7 +22,7 @@ void task(std::string name) {
 
 int main(int argc, char** argv) {
   concur::mp::init();
-  mp_example::parse(argc, argv);
+  example::parse(argc, argv);
   std::vector<concur::mp::process> processes;
   for (int i = 0; i < 4; ++i) {
     processes.emplace_back(task, "Process-" + std::to_string(i));

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "concur/mp.hpp"
-#include "mp_example.hpp"
+#include "example_options.hpp"
 
 namespace {
 int f(int x) { return x * x; }
@@ -12,7 +12,7 @@ int f(int x) { return x * x; }
 
 int main(int argc, char** argv) {
   concur::mp::init();
-  mp_example::parse(argc, argv);
+  example::parse(argc, argv);
   concur::mp::pool p(5);
   const std::vector<int> out = p.map(f, std::vector<int>{1, 2, 3});
   std::cout << "[";

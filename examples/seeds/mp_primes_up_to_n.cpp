@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "concur/mp.hpp"
-#include "mp_example.hpp"
+#include "example_options.hpp"
 
 namespace {
 
@@ -40,7 +40,7 @@ std::vector<long> primes_in(long lo, long hi) {
 
 int main(int argc, char** argv) {
   concur::mp::init();
-  const auto opts = mp_example::parse(argc, argv);
+  const auto opts = example::parse(argc, argv, example::n);
   const long n = opts.n.value_or(10'000'000);
   const long workers = static_cast<long>(concur::mp::cpu_count());
   const long segments = workers * 4;

@@ -36,3 +36,14 @@ concur_example_test(threading_timer PROGRAM threading_timer
   EXPECT "^hello, world\nfirst timer fired: yes\n"
          "second timer cancelled before firing: yes"
          "hello, timer\nhello, timer\n")
+
+# Every example parses its command line with example_options.hpp: a bad value or an option the
+# example does not take is a usage error (status 2), never a silent default.
+concur_example_test(bad_scale PROGRAM threading_join ARGS --scale -1 RC 2
+  EXPECT_ERR "--scale wants a positive number, got '-1'" "usage: .*threading_join \\[--scale S\\]")
+concur_example_test(option_not_taken PROGRAM threading_join ARGS --seed 3 RC 2
+  EXPECT_ERR "unknown argument '--seed'")
+concur_example_test(bad_seed PROGRAM threading_five_threads ARGS --seed x7 RC 2
+  EXPECT_ERR "--seed wants a non-negative integer, got 'x7'")
+concur_example_test(missing_value PROGRAM threading_five_threads ARGS --scale RC 2
+  EXPECT_ERR "--scale needs a value")

@@ -17,10 +17,10 @@
 #include <utility>
 #include <vector>
 
-#include "threading_example.hpp"
+#include "example_options.hpp"
 
 int main(int argc, char** argv) {
-  const auto opts = example::parse(argc, argv);
+  const auto opts = example::parse(argc, argv, example::seed);
   std::mt19937 rng(opts.seed.value_or(std::random_device{}()));
   std::uniform_int_distribution<int> seconds(1, 9);  // random.randrange(1, 10)
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <thread>
 
-#include "threading_example.hpp"
+#include "example_options.hpp"
 
 int main(int argc, char** argv) {
   const auto opts = example::parse(argc, argv);

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "threading_example.hpp"
+#include "example_options.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "threading_example.hpp"
+#include "example_options.hpp"
 
 int main(int argc, char** argv) {
   const auto opts = example::parse(argc, argv);

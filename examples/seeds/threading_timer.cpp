@@ -7,7 +7,7 @@
 #include <iostream>
 #include <string>
 
-#include "threading_example.hpp"
+#include "example_options.hpp"
 
 int main(int argc, char** argv) {
   const auto opts = example::parse(argc, argv);
