@@ -11,6 +11,8 @@
 #include <concur/http.hpp>
 #include <iostream>
 
+#include "example_options.hpp"
+
 namespace http = concur::http;
 namespace aio = concur::aio;
 
@@ -26,7 +28,8 @@ aio::task<http::web_response> hello(http::web_request& request) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  example::parse(argc, argv);  // takes only --scale, which nothing here uses
   http::application app;
   app.get("/", hello);
   app.get("/{name}", hello);
