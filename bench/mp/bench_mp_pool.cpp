@@ -95,7 +95,10 @@ int main(int argc, char** argv) {
     const auto t0 = clock_type::now();
     const auto seq = sequential();
     seq_s.push_back(seconds_since(t0));
-    if (seq.size() != candidates.size()) return 1;
+    if (seq != expected) {
+      std::fprintf(stderr, "mp_primes: sequential results changed between rounds\n");
+      return 1;
+    }
   }
   for (int r = 0; r < rounds; ++r) {
     const auto t0 = clock_type::now();
