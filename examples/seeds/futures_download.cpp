@@ -6,7 +6,6 @@
 #include <chrono>
 #include <concur/futures.hpp>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>

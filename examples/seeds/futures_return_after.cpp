@@ -5,7 +5,6 @@
 #include <chrono>
 #include <concur/futures.hpp>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <thread>
 
