@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <climits>
 #include <concur/aio/task.hpp>
 #include <concur/futures/thread_pool_executor.hpp>
@@ -545,34 +546,61 @@ void event_loop::fire_callback_timer(detail::timer_node* node) noexcept {
 }
 
 void event_loop::run_once() {
-  int timeout_ms = -1;
-  if (!ready_.empty() || stopping_.load(std::memory_order_relaxed)) {
-    timeout_ms = 0;
-  } else if (!timers_.empty()) {
-    std::int64_t d = timers_.top().when - clock::now().time_since_epoch().count();
-    if (d <= 0) {
-      timeout_ms = 0;
-    } else {
-      // Round up: waking early would only spin.
-      std::int64_t ms = (d + 999'999) / 1'000'000;
-      timeout_ms = ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
-    }
-  }
+  int timeout_ms = poll_timeout_ms();
   if (timeout_ms == 0 && fds_registered_ == 0) {
     // Nothing to poll for: skip the syscall, only look at the cross-thread queue.
     if (inbox_->pending()) drain_threadsafe();
   } else {
     poll(timeout_ms);
   }
+  if (virtual_time_) jump_virtual_time();
+  fire_due_timers();
+  run_ready();
+}
 
-  if (!timers_.empty()) {
-    std::int64_t now = clock::now().time_since_epoch().count();
-    while (!timers_.empty() && timers_.top().when <= now) {
-      detail::timer_node* node = timers_.pop();
-      node->fire(node);
-    }
+int event_loop::poll_timeout_ms() const noexcept {
+  if (!ready_.empty() || stopping_.load(std::memory_order_relaxed)) return 0;
+  if (timers_.empty()) return -1;
+  std::int64_t d = timers_.top().when - now().time_since_epoch().count();
+  if (d <= 0) return 0;
+  // Virtual time waits in real time only for other threads' work, or for the threshold.
+  if (virtual_time_) return external_waits_ > 0 ? -1 : autojump_ms_;
+  // Round up: waking early would only spin.
+  std::int64_t ms = (d + 999'999) / 1'000'000;
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+bool event_loop::jump_virtual_time() noexcept {
+  if (!ready_.empty() || timers_.empty() || external_waits_ > 0 ||
+      stopping_.load(std::memory_order_relaxed)) {
+    return false;
   }
+  virtual_now_ = std::max(virtual_now_, timers_.top().when);
+  return true;
+}
 
+void event_loop::advance_time(duration d) {
+  if (!virtual_time_) throw invalid_state_error("advance_time: the loop is not on virtual time");
+  if (d < duration::zero()) throw value_error("advance_time: the duration is negative");
+  virtual_now_ += d.count();
+}
+
+int event_loop::threshold_ms(duration d) noexcept {
+  if (d <= duration::zero()) return 0;
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+void event_loop::fire_due_timers() noexcept {
+  if (timers_.empty()) return;
+  std::int64_t now_ns = now().time_since_epoch().count();
+  while (!timers_.empty() && timers_.top().when <= now_ns) {
+    detail::timer_node* node = timers_.pop();
+    node->fire(node);
+  }
+}
+
+void event_loop::run_ready() noexcept {
   // Only what is ready now runs in this iteration; work it schedules waits for the next one.
   std::size_t n = ready_.size();
   if (!debug_) {

@@ -40,7 +40,7 @@ aio::task<std::unique_ptr<connection>> connection_pool::acquire(const url& u,
   for (;;) {
     if (closed) throw client_error("client_session is closed");
     host_state& hs = hosts_[key];
-    auto now = aio::clock::now();
+    auto now = aio::get_running_loop().now();
     while (!hs.idle.empty()) {
       std::unique_ptr<connection> c = std::move(hs.idle.back());
       hs.idle.pop_back();
@@ -73,7 +73,7 @@ aio::task<std::unique_ptr<connection>> connection_pool::acquire(const url& u,
   try {
     net::connection_options co;
     if (deadline) {
-      auto left = *deadline - aio::clock::now();
+      auto left = *deadline - aio::get_running_loop().now();
       if (left <= duration::zero()) throw timeout_error("connect to " + where + " timed out");
       co.connect_timeout = left;
     }
@@ -98,7 +98,7 @@ void connection_pool::release(std::unique_ptr<connection> c, bool reusable) noex
   if (it != hosts_.end()) --it->second.in_use;
   if (reusable && !closed && it != hosts_.end() && !c->writer.is_closing() &&
       c->reader.buffered().empty()) {
-    c->idle_since = aio::clock::now();
+    c->idle_since = aio::get_running_loop().now();
     c->parser.reset();
     try {
       it->second.idle.push_back(std::move(c));
@@ -126,7 +126,7 @@ void arm_read_timeout(net::stream_reader& reader, std::optional<duration> sock_r
                       std::optional<time_point> deadline, const std::string& where) {
   std::optional<duration> t = sock_read;
   if (deadline) {
-    auto left = *deadline - aio::clock::now();
+    auto left = *deadline - aio::get_running_loop().now();
     if (left <= duration::zero()) throw timeout_error("request to " + where + " timed out");
     if (!t || left < *t) t = left;
   }
@@ -343,7 +343,7 @@ aio::task<response> run_request(std::shared_ptr<detail::connection_pool> pool, s
   for (auto& ch : method) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   const auto& so = pool->opts;
   client_timeout t = o.timeout ? *o.timeout : so.timeout;
-  auto start = aio::clock::now();
+  auto start = aio::get_running_loop().now();
   std::optional<detail::time_point> deadline;
   if (t.total) deadline = start + *t.total;
   std::optional<detail::time_point> connect_deadline = deadline;

@@ -37,7 +37,7 @@ bool park_awaiter::await_suspend(std::coroutine_handle<> h) {
     throw aio::invalid_state_error(std::string(what) + " " + *where +
                                    ": another coroutine is already waiting on this stream");
   }
-  if (deadline && *deadline <= aio::clock::now()) {
+  if (deadline && *deadline <= task->loop()->now()) {
     timed_out = true;
     return false;
   }
@@ -86,7 +86,7 @@ bool fill_awaiter::await_ready() {
 
 bool fill_awaiter::await_suspend(std::coroutine_handle<> h) {
   std::optional<aio::clock::time_point> deadline;
-  if (core->read_timeout) deadline = aio::clock::now() + *core->read_timeout;
+  if (core->read_timeout) deadline = aio::get_running_loop().now() + *core->read_timeout;
   park.emplace(core->read_slot, deadline, &core->where(), "read from");
   return park->await_suspend(h);
 }
@@ -621,7 +621,7 @@ namespace {
 
 std::optional<aio::clock::time_point> deadline_after(const std::optional<duration>& d) {
   if (!d) return std::nullopt;
-  return aio::clock::now() + *d;
+  return aio::get_running_loop().now() + *d;
 }
 
 }  // namespace
@@ -812,7 +812,7 @@ class server_core : public std::enable_shared_from_this<server_core> {
     try {
       if (self->options_.tls) {
         co_await core->handshake(tls_engine(*self->options_.tls, "", core->where()),
-                                 aio::clock::now() + self->options_.handshake_timeout);
+                                 self->loop_->now() + self->options_.handshake_timeout);
       }
       core->start_reading();
       co_await self->handler_(stream_reader(core), stream_writer(core));

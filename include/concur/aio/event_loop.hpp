@@ -395,11 +395,32 @@ class event_loop {
   // unwound, RAII runs); use aio::run for orderly cancellation.
   ~event_loop();
 
-  // loop.time(): seconds on the loop's monotonic clock.
+  // loop.time(): seconds on the loop's clock (monotonic; virtual when virtual time is on).
   double time() const noexcept {
-    return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double>(now().time_since_epoch()).count();
   }
-  time_point now() const noexcept { return clock::now(); }
+  // The loop's clock as a time point: every sleep, timeout and deadline of aio counts on it.
+  time_point now() const noexcept {
+    return virtual_time_ ? time_point(duration(virtual_now_)) : clock::now();
+  }
+
+  // Virtual time (asyncio has none; like Trio's MockClock and Tokio's paused time): from now
+  // on the loop's clock stands still while anything can run and, whenever the loop would
+  // otherwise wait for its next timer, jumps straight to it. A test of a 30 s timeout then
+  // takes microseconds and cannot flake. The clock does not jump while a task awaits work in
+  // another thread (to_thread, run_in_executor, a concur::future): the loop waits for that
+  // work in real time. Ready I/O is always taken first; with `autojump_threshold` above zero
+  // the loop also waits that long in real time for I/O (a peer in another thread or process)
+  // before it jumps. Call before the loop runs, or from its own thread.
+  void use_virtual_time(duration autojump_threshold = duration::zero()) noexcept {
+    if (!virtual_time_) virtual_now_ = clock::now().time_since_epoch().count();
+    virtual_time_ = true;
+    autojump_ms_ = threshold_ms(autojump_threshold);
+  }
+  bool uses_virtual_time() const noexcept { return virtual_time_; }
+  // Moves virtual time forward by `d` (the timers that fall due run on the next iteration);
+  // invalid_state_error when virtual time is off.
+  void advance_time(duration d);
 
   template <class F>
   handle call_soon(F&& f) {
@@ -413,7 +434,7 @@ class event_loop {
   }
   template <class Rep, class Period, class F>
   handle call_later(std::chrono::duration<Rep, Period> delay, F&& f) {
-    return call_at(clock::now() + std::chrono::duration_cast<duration>(delay), std::forward<F>(f));
+    return call_at(now() + std::chrono::duration_cast<duration>(delay), std::forward<F>(f));
   }
   template <class F>
   handle call_later(double seconds, F&& f) {
@@ -510,6 +531,10 @@ class event_loop {
   void wait_fd(int fd, bool write, detail::task_base* task);
   void cancel_wait_fd(int fd, bool write) noexcept;
   std::size_t timer_count() const noexcept { return timers_.size(); }
+  // A task starts (ends) waiting for work done in another thread: while any such wait is
+  // outstanding, virtual time does not jump (see use_virtual_time).
+  void begin_external_wait() noexcept { ++external_waits_; }
+  void end_external_wait() noexcept { --external_waits_; }
   std::uint32_t next_task_id() noexcept { return ++task_ids_; }
 
  private:
@@ -537,6 +562,11 @@ class event_loop {
   [[noreturn]] static void throw_wrong_thread();
   void drain_threadsafe();
   void run_once();
+  int poll_timeout_ms() const noexcept;
+  bool jump_virtual_time() noexcept;
+  void fire_due_timers() noexcept;
+  void run_ready() noexcept;
+  static int threshold_ms(duration d) noexcept;
   void poll(int timeout_ms);
   void dispatch_fd(int fd, std::uint32_t events);
   void set_fd_callback(int fd, bool write, detail::callback_node* node);
@@ -566,6 +596,10 @@ class event_loop {
   std::uint32_t task_ids_ = 0;
   exception_handler handler_;
   duration slow_callback_ = std::chrono::milliseconds(100);
+  std::int64_t virtual_now_ = 0;  // the virtual clock, aio::clock nanoseconds
+  std::size_t external_waits_ = 0;
+  int autojump_ms_ = 0;
+  bool virtual_time_ = false;
   bool debug_ = false;
   bool running_ = false;
   bool closed_ = false;

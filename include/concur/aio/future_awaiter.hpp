@@ -24,9 +24,13 @@ class future_awaiter {
     link_ = std::make_shared<link>();
     link_->task = task_;
     task_->suspend(h, &on_cancel, this);
+    task_->loop()->begin_external_wait();
     f_.add_done_callback([inbox = task_->loop()->inbox(), l = link_](const concur::future<T>&) {
       post_to(*inbox, [l] {
-        if (task_base* t = std::exchange(l->task, nullptr)) t->wake();
+        if (task_base* t = std::exchange(l->task, nullptr)) {
+          t->loop()->end_external_wait();
+          t->wake();
+        }
       });
     });
     return true;
@@ -52,6 +56,7 @@ class future_awaiter {
   static void on_cancel(void* p) noexcept {
     auto* self = static_cast<future_awaiter*>(p);
     self->link_->task = nullptr;
+    self->task_->loop()->end_external_wait();
     try {
       self->f_.cancel();  // only succeeds while the work has not started
     } catch (...) {

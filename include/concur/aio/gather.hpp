@@ -462,7 +462,7 @@ class as_completed {
   template <class Rep, class Period>
   as_completed(std::vector<task_handle<T>> tasks, std::chrono::duration<Rep, Period> timeout)
       : handles_(std::move(tasks)),
-        deadline_(clock::now() + std::chrono::ceil<clock::duration>(timeout)) {
+        deadline_(get_running_loop().now() + std::chrono::ceil<clock::duration>(timeout)) {
     link();
   }
   as_completed(const as_completed&) = delete;

@@ -28,7 +28,7 @@ class sleep_awaiter : private timer_node {
       return true;
     }
     fire = &on_fire;
-    task_->loop()->add_timer(this, clock::now() + delay_);
+    task_->loop()->add_timer(this, task_->loop()->now() + delay_);
     task_->suspend(h, &on_cancel, this);
     return true;
   }

@@ -311,6 +311,9 @@ task_handle<T> create_task(task<T> t, std::string name = {}) {
 
 struct run_options {
   bool debug = false;
+  // Runs the loop on virtual time (event_loop::use_virtual_time): sleeps and timeouts take
+  // no wall-clock time. Meant for tests.
+  bool virtual_time = false;
 };
 
 // asyncio.run: a fresh loop runs `main` to completion; tasks still pending at the end are
@@ -319,6 +322,7 @@ template <class T>
 T run(task<T> main, run_options options = {}) {
   event_loop loop;
   loop.set_debug(options.debug);
+  if (options.virtual_time) loop.use_virtual_time();
   struct finish {
     event_loop& loop;
     ~finish() { loop.cancel_all_and_wait(); }

@@ -63,14 +63,16 @@ task<detail::await_result_t<Aw>> timeout_at(clock::time_point deadline, Aw aw) {
 // asyncio.timeout(delay) around one awaitable.
 template <class Aw, class Rep, class Period>
 task<detail::await_result_t<Aw>> timeout(std::chrono::duration<Rep, Period> delay, Aw aw) {
-  return timeout_at(clock::now() + std::chrono::ceil<clock::duration>(delay), std::move(aw));
+  return timeout_at(get_running_loop().now() + std::chrono::ceil<clock::duration>(delay),
+                    std::move(aw));
 }
 
 // asyncio.wait_for(aw, timeout): like timeout (Python 3.12 implements it the same way); a
 // task_handle being awaited is cancelled on expiry, as in asyncio.
 template <class Aw, class Rep, class Period>
 task<detail::await_result_t<Aw>> wait_for(Aw aw, std::chrono::duration<Rep, Period> timeout) {
-  return timeout_at(clock::now() + std::chrono::ceil<clock::duration>(timeout), std::move(aw));
+  return timeout_at(get_running_loop().now() + std::chrono::ceil<clock::duration>(timeout),
+                    std::move(aw));
 }
 
 }  // namespace concur::aio
