@@ -3,6 +3,7 @@
 #include <concur/aio/bridge.hpp>
 #include <concur/aio/errors.hpp>
 #include <concur/aio/event_loop.hpp>
+#include <concur/aio/future.hpp>
 #include <concur/aio/gather.hpp>
 #include <concur/aio/io.hpp>
 #include <concur/aio/queue.hpp>

@@ -131,12 +131,7 @@ task_base& running_task() {
 
 task_base::~task_base() = default;
 
-void task_base::wake() noexcept {
-  cancel_fn_ = nullptr;
-  if (loop_ != nullptr) loop_->ready_.push({&task_base::step, this});
-}
-
-void task_base::wake_keep_hook() noexcept {
+void task_base::schedule() noexcept {
   if (loop_ != nullptr) loop_->ready_.push({&task_base::step, this});
 }
 
@@ -153,7 +148,14 @@ void task_base::step(void* self) noexcept {
       return;
     }
   }
-  t->cancel_fn_ = nullptr;
+  if (wait_node* n = std::exchange(t->parked_on_, nullptr)) {
+    t->parked_ops_ = nullptr;
+    // Cancelled after the node was done, before this step: the await raises anyway.
+    if (t->must_cancel_) {
+      t->must_cancel_ = false;
+      n->late_cancel_ = true;
+    }
+  }
   task_base*& current = current_task_slot();
   current = t;
   std::exchange(t->continuation_, {}).resume();
@@ -162,14 +164,15 @@ void task_base::step(void* self) noexcept {
 }
 
 bool task_base::cancel() {
-  if (done_) return false;
-  if (cancel_requests_ < UINT16_MAX) ++cancel_requests_;
-  if (cancel_fn_ != nullptr) {
-    auto fn = std::exchange(cancel_fn_, nullptr);
-    fn(cancel_ctx_);
-  } else {
-    must_cancel_ = true;
+  if (done_) {
+    retrieved_ = true;  // asyncio's cancel() clears _log_traceback first
+    return false;
   }
+  if (cancel_requests_ < UINT16_MAX) ++cancel_requests_;
+  if (parked_on_ != nullptr && parked_on_->pending() && parked_on_->cancel(parked_ops_)) {
+    return true;
+  }
+  must_cancel_ = true;
   return true;
 }
 
@@ -216,6 +219,12 @@ void task_base::run_done_callbacks() noexcept {
   }
 }
 
+void task_base::run_deferred_listeners_item(void* self) noexcept {
+  auto* t = static_cast<task_base*>(self);
+  while (done_listener* l = t->done_listeners_.pop_front()) l->notify(*l);
+  t->release();
+}
+
 void task_base::run_done_callbacks_item(void* self) noexcept {
   auto* t = static_cast<task_base*>(self);
   t->run_done_callbacks();
@@ -235,7 +244,13 @@ void task_base::attach(event_loop* loop, std::coroutine_handle<> self) {
 
 void task_base::complete_root() noexcept {
   done_ = true;
-  cancel_fn_ = nullptr;
+  parked_on_ = nullptr;
+  parked_ops_ = nullptr;
+  if (must_cancel_ && !exception_) {
+    // Cancelled while it ran, and it returned without parking again: asyncio drops the result.
+    exception_ = std::make_exception_ptr(cancelled_error());
+  }
+  must_cancel_ = false;
   if (exception_) {
     try {
       std::rethrow_exception(exception_);
@@ -245,12 +260,18 @@ void task_base::complete_root() noexcept {
     }
   }
   if (loop_ != nullptr) --loop_->pending_tasks_;
-  while (waiter* w = done_waiters.pop_front()) {
-    if (w->notify != nullptr) {
-      w->notify(w);
+  bool deferred = false;
+  done_listeners_.for_each([&deferred](done_listener& l) {
+    if (l.deferred) {
+      deferred = true;  // stays listed until its turn; unlinks itself if it goes away first
     } else {
-      w->task->wake();
+      l.unlink();
+      l.notify(l);
     }
+  });
+  if (deferred && loop_ != nullptr) {
+    add_ref();
+    loop_->ready_.push({&run_deferred_listeners_item, this});
   }
   if (extra_ && !extra_->callbacks.empty() && loop_ != nullptr) {
     add_ref();
@@ -263,9 +284,10 @@ void task_base::teardown_mark() noexcept {
   cancelled_ = true;
   retrieved_ = true;
   must_cancel_ = false;
-  cancel_fn_ = nullptr;
+  parked_on_ = nullptr;
+  parked_ops_ = nullptr;
   exception_ = std::make_exception_ptr(cancelled_error("event loop closed with the task pending"));
-  while (done_waiters.pop_front() != nullptr) {
+  while (done_listeners_.pop_front() != nullptr) {
   }
 }
 
@@ -410,7 +432,8 @@ void event_loop::teardown() noexcept {
     auto item = ready_.pop();
     if (item.run == &run_callback_item) {
       static_cast<detail::callback_node*>(item.arg)->release();
-    } else if (item.run == &detail::task_base::run_done_callbacks_item) {
+    } else if (item.run == &detail::task_base::run_done_callbacks_item ||
+               item.run == &detail::task_base::run_deferred_listeners_item) {
       callback_refs.push_back(static_cast<detail::task_base*>(item.arg));
     }
   }
@@ -425,7 +448,7 @@ void event_loop::teardown() noexcept {
         s->cb->release();
       }
       s->cb = nullptr;
-      s->task = nullptr;
+      s->node = nullptr;
     }
   }
   fds_.clear();
@@ -558,6 +581,16 @@ void event_loop::run_once() {
   run_ready();
 }
 
+void event_loop::run_last_iteration() {
+  bool was_stopping = stopping_.exchange(true, std::memory_order_relaxed);
+  struct restore {
+    std::atomic<bool>& flag;
+    bool value;
+    ~restore() { flag.store(value, std::memory_order_relaxed); }
+  } r{stopping_, was_stopping};
+  run_once();
+}
+
 int event_loop::poll_timeout_ms() const noexcept {
   if (!ready_.empty() || stopping_.load(std::memory_order_relaxed)) return 0;
   if (timers_.empty()) return -1;
@@ -668,8 +701,8 @@ void event_loop::dispatch_fd(int fd, std::uint32_t events) {
     if (slot->cb != nullptr) {
       slot->cb->add_ref();
       ready_.push({&run_callback_item, slot->cb});
-    } else if (slot->task != nullptr) {
-      std::exchange(slot->task, nullptr)->wake();
+    } else if (slot->node != nullptr) {
+      std::exchange(slot->node, nullptr)->set_done();
       changed = true;
     }
   }
@@ -696,8 +729,8 @@ event_loop::fd_entry& event_loop::entry_for(int fd) {
 }
 
 void event_loop::update_fd(int fd, fd_entry& e) {
-  std::uint32_t want = ((e.read.cb != nullptr || e.read.task != nullptr) ? EPOLLIN : 0u) |
-                       ((e.write.cb != nullptr || e.write.task != nullptr) ? EPOLLOUT : 0u);
+  std::uint32_t want = ((e.read.cb != nullptr || e.read.node != nullptr) ? EPOLLIN : 0u) |
+                       ((e.write.cb != nullptr || e.write.node != nullptr) ? EPOLLOUT : 0u);
   if (want == e.mask) return;
   epoll_event ev{};
   ev.events = want;
@@ -738,7 +771,7 @@ void event_loop::set_fd_callback(int fd, bool write, detail::callback_node* node
     throw;
   }
   fd_slot& slot = write ? e->write : e->read;
-  if (slot.task != nullptr) {
+  if (slot.node != nullptr) {
     node->release();
     throw invalid_state_error("fd " + std::to_string(fd) + " is already awaited by a task");
   }
@@ -771,19 +804,19 @@ bool event_loop::clear_fd_callback(int fd, bool write) {
   return true;
 }
 
-void event_loop::wait_fd(int fd, bool write, detail::task_base* task) {
+void event_loop::wait_fd(int fd, bool write, detail::wait_node* node) {
   check_open();
   fd_entry& e = entry_for(fd);
   fd_slot& slot = write ? e.write : e.read;
-  if (slot.cb != nullptr || slot.task != nullptr) {
+  if (slot.cb != nullptr || slot.node != nullptr) {
     throw invalid_state_error("fd " + std::to_string(fd) + " already has a " +
                               (write ? "writer" : "reader"));
   }
-  slot.task = task;
+  slot.node = node;
   try {
     update_fd(fd, e);
   } catch (...) {
-    slot.task = nullptr;
+    slot.node = nullptr;
     throw;
   }
 }
@@ -792,8 +825,8 @@ void event_loop::cancel_wait_fd(int fd, bool write) noexcept {
   if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
   fd_entry& e = fds_[static_cast<std::size_t>(fd)];
   fd_slot& slot = write ? e.write : e.read;
-  if (slot.task == nullptr) return;
-  slot.task = nullptr;
+  if (slot.node == nullptr) return;
+  slot.node = nullptr;
   try {
     update_fd(fd, e);
   } catch (...) {

@@ -112,8 +112,6 @@ struct server::shared_state {
 
 namespace {
 
-using aio::detail::task_base;
-
 std::int64_t coarse_now() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -128,13 +126,10 @@ struct watch {
   bool read_ready = false;
   bool write_ready = false;
   bool expired = false;  // set by the sweeper or shutdown: give up waiting
-  task_base* reader = nullptr;
-  task_base* writer = nullptr;
+  aio::detail::wait_slot reader;
+  aio::detail::wait_slot writer;
 
-  void wake(bool write) noexcept {
-    auto*& slot = write ? writer : reader;
-    if (slot != nullptr) std::exchange(slot, nullptr)->wake();
-  }
+  void wake(bool write) noexcept { (write ? writer : reader).wake(); }
   void expire() noexcept {
     expired = true;
     wake(false);
@@ -143,37 +138,18 @@ struct watch {
 };
 
 // co_await ready(w, write): suspends until the edge arrives or the watch expires.
-class ready_awaiter {
+class ready_awaiter : public aio::detail::wait_slot::awaiter {
  public:
-  ready_awaiter(watch& w, bool write) noexcept : w_(w), write_(write) {}
+  ready_awaiter(watch& w, bool write) noexcept
+      : awaiter(write ? w.writer : w.reader, std::nullopt), w_(w), write_(write) {}
   bool await_ready() const noexcept {
     return w_.expired || (write_ ? w_.write_ready : w_.read_ready);
   }
-  bool await_suspend(std::coroutine_handle<> h) {
-    task_ = &aio::detail::running_task();
-    if (task_->take_cancel()) {
-      cancelled_ = true;
-      return false;
-    }
-    (write_ ? w_.writer : w_.reader) = task_;
-    task_->suspend(h, &on_cancel, this);
-    return true;
-  }
-  void await_resume() const {
-    if (cancelled_) throw aio::cancelled_error();
-  }
+  void await_resume() { awaiter::await_resume(); }
 
  private:
-  static void on_cancel(void* p) noexcept {
-    auto* self = static_cast<ready_awaiter*>(p);
-    (self->write_ ? self->w_.writer : self->w_.reader) = nullptr;
-    self->cancelled_ = true;
-    self->task_->wake();
-  }
   watch& w_;
   bool write_;
-  bool cancelled_ = false;
-  task_base* task_ = nullptr;
 };
 
 ready_awaiter ready(watch& w, bool write) noexcept { return {w, write}; }

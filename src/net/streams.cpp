@@ -15,62 +15,16 @@ namespace detail {
 
 // ------------------------------------------------------------------ parking
 
-void park_slot::wake() noexcept {
-  if (park_awaiter* w = std::exchange(waiter, nullptr)) {
-    if (w->scheduled()) w->task->loop()->remove_timer(w);
-    w->task->wake();
-  }
-}
-
-park_awaiter::~park_awaiter() {
-  if (slot->waiter == this) slot->waiter = nullptr;
-  if (scheduled() && task != nullptr) task->loop()->remove_timer(this);
-}
-
-bool park_awaiter::await_suspend(std::coroutine_handle<> h) {
-  task = &aio::detail::running_task();
-  if (task->take_cancel()) {
-    cancelled = true;
-    return false;
-  }
-  if (slot->waiter != nullptr) {
-    throw aio::invalid_state_error(std::string(what) + " " + *where +
+void park_awaiter::await_suspend(std::coroutine_handle<> h) {
+  if (slot_->busy()) {
+    throw aio::invalid_state_error(std::string(what_) + " " + *where_ +
                                    ": another coroutine is already waiting on this stream");
   }
-  if (deadline && *deadline <= task->loop()->now()) {
-    timed_out = true;
-    return false;
-  }
-  slot->waiter = this;
-  if (deadline) {
-    fire = &on_timer;
-    task->loop()->add_timer(this, *deadline);
-  }
-  task->suspend(h, &on_cancel, this);
-  return true;
+  awaiter::await_suspend(h);
 }
 
 void park_awaiter::await_resume() {
-  if (slot->waiter == this) slot->waiter = nullptr;
-  if (scheduled()) task->loop()->remove_timer(this);
-  if (cancelled) throw aio::cancelled_error();
-  if (timed_out) throw timeout_error(std::string(what) + " " + *where + " timed out");
-}
-
-void park_awaiter::on_timer(aio::detail::timer_node* n) noexcept {
-  auto* self = static_cast<park_awaiter*>(n);
-  if (self->slot->waiter != self) return;  // already woken this turn
-  self->slot->waiter = nullptr;
-  self->timed_out = true;
-  self->task->wake();
-}
-
-void park_awaiter::on_cancel(void* p) noexcept {
-  auto* self = static_cast<park_awaiter*>(p);
-  if (self->scheduled()) self->task->loop()->remove_timer(self);
-  if (self->slot->waiter == self) self->slot->waiter = nullptr;
-  self->cancelled = true;
-  self->task->wake();
+  if (!awaiter::await_resume()) throw timeout_error(std::string(what_) + " " + *where_ + " timed out");
 }
 
 fill_awaiter::fill_awaiter(std::shared_ptr<stream_core> c) noexcept : core(std::move(c)) {}
@@ -84,11 +38,11 @@ bool fill_awaiter::await_ready() {
   return false;
 }
 
-bool fill_awaiter::await_suspend(std::coroutine_handle<> h) {
+void fill_awaiter::await_suspend(std::coroutine_handle<> h) {
   std::optional<aio::clock::time_point> deadline;
   if (core->read_timeout) deadline = aio::get_running_loop().now() + *core->read_timeout;
   park.emplace(core->read_slot, deadline, &core->where(), "read from");
-  return park->await_suspend(h);
+  park->await_suspend(h);
 }
 
 bool fill_awaiter::await_resume() {
@@ -107,9 +61,9 @@ bool drain_awaiter::await_ready() {
   return core->write_ready();
 }
 
-bool drain_awaiter::await_suspend(std::coroutine_handle<> h) {
+void drain_awaiter::await_suspend(std::coroutine_handle<> h) {
   park.emplace(core->write_slot, std::nullopt, &core->where(), "write to");
-  return park->await_suspend(h);
+  park->await_suspend(h);
 }
 
 void drain_awaiter::await_resume() {
@@ -579,6 +533,8 @@ aio::task<std::vector<endpoint>> resolve_until(std::string host, std::uint16_t p
   if (endpoint::from_numeric(host, port, numeric)) co_return std::vector<endpoint>{numeric};
   auto& loop = aio::get_running_loop();
   auto state = std::make_shared<lookup_state>();
+  // The lookup is work in another thread: virtual time waits for it.
+  loop.begin_external_wait();
   std::thread([state, host, port, &loop]() mutable {
     std::vector<endpoint> r;
     std::exception_ptr e;
@@ -593,7 +549,8 @@ aio::task<std::vector<endpoint>> resolve_until(std::string host, std::uint16_t p
     // destruction here as a race with that use).
     try {
       loop.call_soon_threadsafe(
-          [state = std::move(state), r = std::move(r), e = std::move(e)]() mutable {
+          [state = std::move(state), r = std::move(r), e = std::move(e), &loop]() mutable {
+            loop.end_external_wait();
             state->result = std::move(r);
             state->error = e;
             state->done = true;

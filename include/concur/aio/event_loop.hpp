@@ -31,6 +31,16 @@ class task_handle;
 
 namespace detail {
 
+// A user's duration in clock ticks, rounded up (waking early would only spin), saturating at
+// clock::duration::max() / min() instead of overflowing (hours::max() means "forever").
+template <class Rep, class Period>
+constexpr clock::duration saturating_ceil(std::chrono::duration<Rep, Period> d) noexcept {
+  using wide = std::chrono::duration<long double>;
+  if (wide(d) >= wide(clock::duration::max())) return clock::duration::max();
+  if (wide(d) <= wide(clock::duration::min())) return clock::duration::min();
+  return std::chrono::ceil<clock::duration>(d);
+}
+
 // One unit of work in the ready queue: two words, so scheduling never allocates.
 struct ready_item {
   void (*run)(void*);
@@ -172,170 +182,7 @@ bool post_to(loop_inbox& inbox, F&& f) {
 }
 
 class task_base;
-struct waiter_list;
-
-// Intrusive list node for everything that waits (a task on an event, a gather on its
-// children): lives in the waiting coroutine's frame, so waiting never allocates.
-struct waiter {
-  waiter() = default;
-  // Awaiters holding a waiter may be moved before they are awaited (never while linked).
-  waiter(waiter&&) noexcept {}
-  waiter(const waiter&) = delete;
-  waiter& operator=(const waiter&) = delete;
-  ~waiter() { unlink(); }
-  void unlink() noexcept;
-  bool linked() const noexcept { return list != nullptr; }
-
-  waiter* prev = nullptr;
-  waiter* next = nullptr;
-  waiter_list* list = nullptr;
-  task_base* task = nullptr;
-  // Called instead of waking `task` when set (gather, wait, task_group count completions).
-  void (*notify)(waiter*) = nullptr;
-};
-
-struct waiter_list {
-  waiter_list() = default;
-  waiter_list(const waiter_list&) = delete;
-  waiter_list& operator=(const waiter_list&) = delete;
-  ~waiter_list() {
-    // The owner dies first (e.g. a torn-down frame): waiters must not point back at it.
-    for (waiter* w = head; w != nullptr;) {
-      waiter* n = w->next;
-      w->prev = w->next = nullptr;
-      w->list = nullptr;
-      w = n;
-    }
-  }
-  bool empty() const noexcept { return head == nullptr; }
-  void push_back(waiter* w) noexcept {
-    w->list = this;
-    w->prev = tail;
-    w->next = nullptr;
-    if (tail != nullptr) {
-      tail->next = w;
-    } else {
-      head = w;
-    }
-    tail = w;
-  }
-  void remove(waiter* w) noexcept {
-    if (w->prev != nullptr) {
-      w->prev->next = w->next;
-    } else {
-      head = w->next;
-    }
-    if (w->next != nullptr) {
-      w->next->prev = w->prev;
-    } else {
-      tail = w->prev;
-    }
-    w->prev = w->next = nullptr;
-    w->list = nullptr;
-  }
-  waiter* pop_front() noexcept {
-    waiter* w = head;
-    if (w != nullptr) remove(w);
-    return w;
-  }
-  std::size_t size() const noexcept {
-    std::size_t n = 0;
-    for (waiter* w = head; w != nullptr; w = w->next) ++n;
-    return n;
-  }
-
-  waiter* head = nullptr;
-  waiter* tail = nullptr;
-};
-
-inline void waiter::unlink() noexcept {
-  if (list != nullptr) list->remove(this);
-}
-
-struct task_extra;
-
-// State of a coroutine of ours. For a task scheduled on a loop (create_task) it is also the
-// asyncio.Task: done flag, cancellation requests, waiters, name, callbacks. It sits inside the
-// coroutine frame (the promise), so a task costs one allocation.
-class task_base {
- public:
-  task_base() = default;
-  task_base(const task_base&) = delete;
-  task_base& operator=(const task_base&) = delete;
-  ~task_base();
-
-  // --- used by awaitables (leaf suspension points) ---
-  // Consumes a pending cancellation request: the awaitable then throws cancelled_error
-  // instead of suspending.
-  bool take_cancel() noexcept { return std::exchange(must_cancel_, false); }
-  // Parks the task at `h`; `on_cancel(ctx)` is called once if cancel() arrives meanwhile.
-  void suspend(std::coroutine_handle<> h, void (*on_cancel)(void*), void* ctx) noexcept {
-    continuation_ = h;
-    cancel_fn_ = on_cancel;
-    cancel_ctx_ = ctx;
-  }
-  // Schedules the next step (the parked handle) on the loop's ready queue.
-  void wake() noexcept;
-  // Same, but a cancel() arriving before the step runs still reaches the current hook.
-  void wake_keep_hook() noexcept;
-
-  // --- asyncio.Task ---
-  bool done() const noexcept { return done_; }
-  bool cancelled() const noexcept { return done_ && cancelled_; }
-  bool cancel();
-  int cancelling() const noexcept { return cancel_requests_; }
-  int uncancel() noexcept;
-  std::string name() const;
-  void set_name(std::string name);
-  event_loop* loop() const noexcept { return loop_; }
-  std::exception_ptr exception_ptr() const noexcept { return exception_; }
-  void mark_retrieved() noexcept { retrieved_ = true; }
-  void add_done_callback(std::function<void(task_base*)> f);
-  void add_ref() noexcept { ++refs_; }
-  void release() noexcept;
-  bool is_root() const noexcept { return root_; }
-
-  // Called by the loop; public for the loop's implementation file only.
-  static void step(void* self) noexcept;
-  void attach(event_loop* loop, std::coroutine_handle<> self);
-  void complete_root() noexcept;
-  void teardown_mark() noexcept;
-
-  waiter_list done_waiters;
-
- protected:
-  std::exception_ptr exception_;
-  // Inline await: who resumes when this coroutine ends. Root task (never awaited inline):
-  // where its next step resumes.
-  std::coroutine_handle<> continuation_;
-  std::coroutine_handle<> self_;
-
- private:
-  friend class concur::aio::event_loop;
-  void run_done_callbacks() noexcept;
-  static void run_done_callbacks_item(void* self) noexcept;
-
-  event_loop* loop_ = nullptr;
-  task_base* all_prev_ = nullptr;
-  task_base* all_next_ = nullptr;
-  void (*cancel_fn_)(void*) = nullptr;
-  void* cancel_ctx_ = nullptr;
-  std::unique_ptr<task_extra> extra_;
-  std::uint32_t refs_ = 0;
-  std::uint32_t id_ = 0;
-  std::uint16_t cancel_requests_ = 0;
-  bool root_ = false;
-  bool started_ = false;
-  bool done_ = false;
-  bool cancelled_ = false;
-  bool must_cancel_ = false;
-  bool retrieved_ = false;
-};
-
-// The task whose step is running on this thread (asyncio.current_task), or null.
-task_base*& current_task_slot() noexcept;
-// The running task, or throws: our awaitables only make sense inside a task.
-task_base& running_task();
+class wait_node;
 
 }  // namespace detail
 
@@ -402,6 +249,13 @@ class event_loop {
   // The loop's clock as a time point: every sleep, timeout and deadline of aio counts on it.
   time_point now() const noexcept {
     return virtual_time_ ? time_point(duration(virtual_now_)) : clock::now();
+  }
+  // now() + d, saturating at time_point::max() (a "never" such as duration::max() must not
+  // overflow into the past).
+  time_point deadline_in(duration d) const noexcept {
+    time_point t = now();
+    if (d <= duration::zero()) return t + d;
+    return d >= time_point::max() - t ? time_point::max() : t + d;
   }
 
   // Virtual time (asyncio has none; like Trio's MockClock and Tokio's paused time): from now
@@ -526,9 +380,9 @@ class event_loop {
   void remove_timer(detail::timer_node* node) noexcept {
     if (node->scheduled()) timers_.remove(node);
   }
-  // One-shot readiness wait for aio::readable / aio::writable. Throws invalid_state_error if
-  // the fd already has a reader (writer) registered.
-  void wait_fd(int fd, bool write, detail::task_base* task);
+  // One-shot readiness wait for aio::readable / aio::writable: `node` is completed when the
+  // fd is ready. Throws invalid_state_error if the fd already has a reader (writer).
+  void wait_fd(int fd, bool write, detail::wait_node* node);
   void cancel_wait_fd(int fd, bool write) noexcept;
   std::size_t timer_count() const noexcept { return timers_.size(); }
   // A task starts (ends) waiting for work done in another thread: while any such wait is
@@ -541,7 +395,7 @@ class event_loop {
   friend class detail::task_base;
   struct fd_slot {
     detail::callback_node* cb = nullptr;  // add_reader/add_writer callback
-    detail::task_base* task = nullptr;    // or one task awaiting readable/writable
+    detail::wait_node* node = nullptr;    // or one task awaiting readable/writable
   };
   struct fd_entry {
     fd_slot read;
@@ -562,6 +416,7 @@ class event_loop {
   [[noreturn]] static void throw_wrong_thread();
   void drain_threadsafe();
   void run_once();
+  void run_last_iteration();
   int poll_timeout_ms() const noexcept;
   bool jump_virtual_time() noexcept;
   void fire_due_timers() noexcept;

@@ -1,42 +1,42 @@
 #pragma once
-#include <concur/aio/event_loop.hpp>
+#include <concur/aio/awaiter.hpp>
 #include <concur/futures/future.hpp>
 
 namespace concur::aio::detail {
 
-// Awaits a concur::future without blocking the loop: the future's done-callback (on the
-// thread that completes it) posts the wake-up through the loop's inbox.
+// Awaits a concur::future without blocking the loop (asyncio.wrap_future): the future's
+// done-callback, on the thread that completes it, posts the wake-up through the loop's inbox.
+// While it waits, virtual time does not jump. Cancelling the awaiting task cancels the future
+// (which only succeeds while its work has not started) and raises cancelled_error at once.
 template <class T>
-class future_awaiter {
+class future_awaiter : public wait_node {
  public:
   explicit future_awaiter(concur::future<T> f) : f_(std::move(f)) {
     if (!f_.valid()) throw invalid_state_error("aio: awaiting a future without state");
   }
+  future_awaiter(future_awaiter&&) = default;
+  future_awaiter& operator=(future_awaiter&&) = delete;
 
   bool await_ready() const { return f_.done(); }
-  bool await_suspend(std::coroutine_handle<> h) {
-    task_ = &running_task();
-    if (task_->take_cancel()) {
-      f_.cancel();
-      cancelled_ = true;
-      return false;
-    }
+  void await_suspend(std::coroutine_handle<> h) {
+    static constexpr wait_ops ops{nullptr, &on_cancel};
+    event_loop* loop = running_task().loop();
     link_ = std::make_shared<link>();
-    link_->task = task_;
-    task_->suspend(h, &on_cancel, this);
-    task_->loop()->begin_external_wait();
-    f_.add_done_callback([inbox = task_->loop()->inbox(), l = link_](const concur::future<T>&) {
+    link_->node = this;
+    link_->loop = loop;
+    loop->begin_external_wait();
+    f_.add_done_callback([inbox = loop->inbox(), l = link_](const concur::future<T>&) {
       post_to(*inbox, [l] {
-        if (task_base* t = std::exchange(l->task, nullptr)) {
-          t->loop()->end_external_wait();
-          t->wake();
+        if (future_awaiter* n = std::exchange(l->node, nullptr)) {
+          l->loop->end_external_wait();
+          n->set_done();
         }
       });
     });
-    return true;
+    park(h, &ops);
   }
   decltype(auto) await_resume() const {
-    if (cancelled_) throw cancelled_error();
+    raise_if_cancelled();
     try {
       if constexpr (std::is_void_v<T>) {
         f_.result();
@@ -48,27 +48,29 @@ class future_awaiter {
       throw cancelled_error("the awaited concur::future was cancelled");
     }
   }
-
- private:
-  struct link {
-    task_base* task = nullptr;  // touched on the loop's thread only
-  };
-  static void on_cancel(void* p) noexcept {
-    auto* self = static_cast<future_awaiter*>(p);
-    self->link_->task = nullptr;
-    self->task_->loop()->end_external_wait();
+  // Not going to be awaited (a timeout that had already passed): asyncio cancels it then.
+  void abandon() const noexcept {
     try {
-      self->f_.cancel();  // only succeeds while the work has not started
+      f_.cancel();
     } catch (...) {
     }
-    self->cancelled_ = true;
-    self->task_->wake();
+  }
+
+ private:
+  // Shared with the callback, which may run after this awaiter is gone; touched on the loop's
+  // thread only.
+  struct link {
+    future_awaiter* node = nullptr;
+    event_loop* loop = nullptr;
+  };
+  static void on_cancel(wait_node& n) noexcept {
+    auto& self = static_cast<future_awaiter&>(n);
+    if (std::exchange(self.link_->node, nullptr) != nullptr) self.link_->loop->end_external_wait();
+    self.abandon();
   }
 
   concur::future<T> f_;
   std::shared_ptr<link> link_;
-  task_base* task_ = nullptr;
-  bool cancelled_ = false;
 };
 
 template <class T>

@@ -1,7 +1,6 @@
 #pragma once
 #include <array>
 #include <concur/aio/task.hpp>
-#include <concur/aio/timeout.hpp>
 #include <optional>
 #include <span>
 #include <tuple>
@@ -64,14 +63,29 @@ using gathered_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
 namespace detail {
 
-// Suspends the current task until a condition over a set of tasks holds. One intrusive node
-// per child, allocated once per wait.
-class children_wait {
- public:
-  enum class until : std::uint8_t { all_done, first_exception, first_done };
+// One listener per child of a wait over several tasks.
+template <class Owner>
+struct child_listener : done_listener {
+  Owner* owner = nullptr;
+  task_base* child = nullptr;
+};
 
-  children_wait(std::span<task_base* const> children, until cond, bool cancel_children_on_cancel)
-      : children_(children), cond_(cond), cancel_children_(cancel_children_on_cancel) {}
+// Suspends the current task until a condition over a set of tasks holds (gather, wait,
+// shield). Cancelling the waiting task either cancels the children (gather: the wait then
+// ends with their outcome and raises cancelled_error) or only this wait (wait, shield: the
+// children go on).
+class children_wait : public wait_node {
+ public:
+  // first_exception counts a cancelled child as a failure (gather), first_error does not
+  // (asyncio.wait's FIRST_EXCEPTION).
+  enum class until : std::uint8_t { all_done, first_exception, first_error, first_done };
+
+  children_wait(std::span<task_base* const> children, until cond, bool cancel_children_on_cancel,
+                std::optional<clock::time_point> deadline = std::nullopt)
+      : children_(children),
+        deadline_(deadline),
+        cond_(cond),
+        cancel_children_(cancel_children_on_cancel) {}
   children_wait(const children_wait&) = delete;
   children_wait& operator=(const children_wait&) = delete;
 
@@ -80,86 +94,88 @@ class children_wait {
     for (auto* c : children_) {
       if (!c->done()) {
         ++remaining_;
-      } else if (first_failed_ == nullptr && c->exception_ptr()) {
-        first_failed_ = c;
+      } else {
+        note_failure(c);
       }
     }
     return met();
   }
-  bool await_suspend(std::coroutine_handle<> h) {
-    parent_ = &running_task();
-    nodes_ = std::make_unique<node[]>(children_.size());
+  void await_suspend(std::coroutine_handle<> h) {
+    static constexpr wait_ops forward{&cancel_children, &stop_listening};
+    static constexpr wait_ops stop{nullptr, &stop_listening};
+    listeners_ = std::make_unique<child_listener<children_wait>[]>(children_.size());
     for (std::size_t i = 0; i < children_.size(); ++i) {
       if (children_[i]->done()) continue;
-      nodes_[i].owner = this;
-      nodes_[i].task = children_[i];  // with notify set, `task` names the child
-      nodes_[i].notify = &on_child_done;
-      children_[i]->done_waiters.push_back(&nodes_[i]);
+      listeners_[i].owner = this;
+      listeners_[i].child = children_[i];
+      listeners_[i].notify = &on_child_done;
+      listeners_[i].deferred = true;
+      children_[i]->add_done_listener(listeners_[i]);
     }
-    parent_->suspend(h, &on_cancel, this);
-    if (parent_->take_cancel()) on_cancel(this);
-    return true;
+    const wait_ops* ops = cancel_children_ ? &forward : &stop;
+    if (deadline_) {
+      park_until(h, *deadline_, ops);
+    } else {
+      park(h, ops);
+    }
   }
   void await_resume() {
-    nodes_.reset();
-    if (cancelled_) throw cancelled_error();
+    listeners_.reset();
+    if (cancel_raised() || cancel_requested_) throw cancelled_error();
   }
   // The child whose failure (exception or cancellation) came first, or null.
   task_base* first_failed() const noexcept { return first_failed_; }
 
  private:
-  struct node : waiter {
-    children_wait* owner = nullptr;
-  };
   bool met() const noexcept {
     switch (cond_) {
       case until::all_done:
         return remaining_ == 0;
       case until::first_exception:
+      case until::first_error:
         return remaining_ == 0 || first_failed_ != nullptr;
       case until::first_done:
         return remaining_ < children_.size() || children_.empty();
     }
     return true;
   }
-  static void on_child_done(waiter* w) noexcept {
-    auto* n = static_cast<node*>(w);
-    children_wait* self = n->owner;
+  static void on_child_done(done_listener& l) noexcept {
+    auto& n = static_cast<child_listener<children_wait>&>(l);
+    children_wait* self = n.owner;
     --self->remaining_;
-    if (self->first_failed_ == nullptr && n->task->exception_ptr()) self->first_failed_ = n->task;
-    if (!self->woken_ && self->met()) {
-      self->woken_ = true;
-      self->parent_->wake();
-    }
+    self->note_failure(n.child);
+    if (self->met()) self->set_done();
   }
-  static void on_cancel(void* p) noexcept {
-    auto* self = static_cast<children_wait*>(p);
-    self->cancelled_ = true;
-    if (self->cancel_children_) {
-      // gather / task_group: the children are cancelled; we wake when they are done.
-      for (auto* c : self->children_) {
-        try {
-          c->cancel();
-        } catch (...) {
-        }
+  void note_failure(task_base* c) noexcept {
+    if (first_failed_ != nullptr || !c->exception_ptr()) return;
+    if (cond_ == until::first_error && c->cancelled()) return;
+    first_failed_ = c;
+  }
+  // asyncio's _GatheringFuture.cancel: true when some child took the cancellation.
+  static bool cancel_children(wait_node& n) noexcept {
+    auto& self = static_cast<children_wait&>(n);
+    bool any = false;
+    for (auto* c : self.children_) {
+      try {
+        any = c->cancel() || any;
+      } catch (...) {
       }
-    } else if (!self->woken_) {
-      // wait / as_completed: the children go on; only this waiter stops.
-      self->nodes_.reset();
-      self->woken_ = true;
-      self->parent_->wake();
     }
+    if (any) self.cancel_requested_ = true;
+    return any;
+  }
+  static void stop_listening(wait_node& n) noexcept {
+    static_cast<children_wait&>(n).listeners_.reset();
   }
 
   std::span<task_base* const> children_;
-  std::unique_ptr<node[]> nodes_;
+  std::unique_ptr<child_listener<children_wait>[]> listeners_;
+  std::optional<clock::time_point> deadline_;
   std::size_t remaining_ = 0;
-  task_base* parent_ = nullptr;
   task_base* first_failed_ = nullptr;
   until cond_;
   bool cancel_children_;
-  bool cancelled_ = false;
-  bool woken_ = false;
+  bool cancel_requested_ = false;
 };
 
 // Owned: created by gather from a task<T>, so nobody else sees it and the value can be
@@ -240,11 +256,12 @@ task<std::tuple<outcome<typename child_value<Cs>::type>...>> gather_children_set
   co_return std::tuple<outcome<typename child_value<Cs>::type>...>{extract_outcome(cs)...};
 }
 
-// gather over a vector: each child's node is linked right after the child is created, while
-// its frame is still in cache, and the children, their nodes and the counters share one
-// allocation. (The hot path of "spawn 200k tasks and gather them".)
+// gather over a vector: each child's listener is linked right after the child is created,
+// while its frame is still in cache, and the children, their listeners and the counters share
+// one allocation. (The hot path of "spawn 200k tasks and gather them".) It is the node the
+// gathering task parks on.
 template <class T, bool Owned>
-class range_gather {
+class range_gather : public wait_node {
  public:
   explicit range_gather(std::size_t n) { slots_.reserve(n); }
   range_gather(const range_gather&) = delete;
@@ -258,35 +275,36 @@ class range_gather {
       if (first_failed_ == nullptr && child->exception_ptr()) first_failed_ = child;
       return;
     }
-    s.node.owner = this;
-    s.node.task = child;  // with notify set, `task` names the child
-    s.node.notify = &on_child_done;
-    child->done_waiters.push_back(&s.node);
+    s.listener.owner = this;
+    s.listener.child = child;
+    s.listener.notify = &on_child_done;
+    s.listener.deferred = true;
+    child->add_done_listener(s.listener);
     ++remaining_;
   }
 
   bool finished() const noexcept { return remaining_ == 0 || first_failed_ != nullptr; }
-  // co_await g.wait(): until every child is done, or the first failure.
+  // co_await g->wait(): until every child is done, or the first failure.
   struct wait_awaiter {
     range_gather* g;
     bool await_ready() const noexcept { return g->finished(); }
-    bool await_suspend(std::coroutine_handle<> h) {
-      g->parent_ = &running_task();
-      g->parent_->suspend(h, &on_cancel, g);
-      if (g->parent_->take_cancel()) on_cancel(g);
-      return true;
-    }
+    void await_suspend(std::coroutine_handle<> h) { g->park_here(h); }
     void await_resume() const { g->check(); }
   };
   wait_awaiter wait() noexcept { return wait_awaiter{this}; }
 
  private:
-  void check() {
-    if (cancelled_) throw cancelled_error();
+  void park_here(std::coroutine_handle<> h) {
+    static constexpr wait_ops ops{&cancel_children, nullptr};
+    park(h, &ops);
+  }
+  void check() const {
+    if (cancel_raised()) throw cancelled_error();
     if (first_failed_ != nullptr) {
       for (auto& s : slots_) s.handle.base()->mark_retrieved();
       std::rethrow_exception(first_failed_->exception_ptr());
     }
+    if (cancel_requested_) throw cancelled_error();
   }
 
  public:
@@ -305,41 +323,35 @@ class range_gather {
   }
 
  private:
-  struct gather_node : waiter {
-    range_gather* owner = nullptr;
-  };
   struct slot {
     task_handle<T> handle;
-    gather_node node;
+    child_listener<range_gather> listener;
   };
-  static void on_child_done(waiter* w) noexcept {
-    auto* n = static_cast<gather_node*>(w);
-    range_gather* self = n->owner;
+  static void on_child_done(done_listener& l) noexcept {
+    auto& n = static_cast<child_listener<range_gather>&>(l);
+    range_gather* self = n.owner;
     --self->remaining_;
-    if (self->first_failed_ == nullptr && n->task->exception_ptr()) self->first_failed_ = n->task;
-    if (self->parent_ != nullptr && !self->woken_ && self->finished()) {
-      self->woken_ = true;
-      self->parent_->wake();
-    }
+    if (self->first_failed_ == nullptr && n.child->exception_ptr()) self->first_failed_ = n.child;
+    if (self->finished()) self->set_done();
   }
-  static void on_cancel(void* p) noexcept {
-    // Cancelling the gather cancels every child; the first cancellation then ends the wait.
-    auto* self = static_cast<range_gather*>(p);
-    self->cancelled_ = true;
-    for (auto& s : self->slots_) {
+  // Cancelling the gather cancels every child; the first cancellation then ends the wait.
+  static bool cancel_children(wait_node& n) noexcept {
+    auto& self = static_cast<range_gather&>(n);
+    bool any = false;
+    for (auto& s : self.slots_) {
       try {
-        s.handle.cancel();
+        any = s.handle.cancel() || any;
       } catch (...) {
       }
     }
+    if (any) self.cancel_requested_ = true;
+    return any;
   }
 
   std::vector<slot> slots_;
   std::size_t remaining_ = 0;
-  task_base* parent_ = nullptr;
   task_base* first_failed_ = nullptr;
-  bool woken_ = false;
-  bool cancelled_ = false;
+  bool cancel_requested_ = false;
 };
 
 template <class T, bool Owned>
@@ -422,47 +434,71 @@ struct wait_result {
   std::vector<task_handle<T>> pending;
 };
 
-// asyncio.wait(tasks, return_when=...): never raises the tasks' exceptions and never cancels
-// them (not even when the waiter is cancelled, or on timeout).
+namespace detail {
+
+// asyncio keeps its futures in a set: a task named twice counts once (first place kept).
 template <class T>
-task<wait_result<T>> wait(std::vector<task_handle<T>> tasks,
-                          return_when when = return_when::all_completed) {
-  if (tasks.empty()) throw value_error("aio::wait: the set of tasks is empty");
-  std::vector<detail::task_base*> bases;
-  for (auto& h : tasks) bases.push_back(h.base());
-  auto cond = when == return_when::all_completed     ? detail::children_wait::until::all_done
-              : when == return_when::first_exception ? detail::children_wait::until::first_exception
-                                                     : detail::children_wait::until::first_done;
-  co_await detail::children_wait(bases, cond, false);
-  wait_result<T> r;
-  for (auto& h : tasks) (h.done() ? r.done : r.pending).push_back(std::move(h));
-  co_return r;
-}
-// asyncio.wait(..., timeout=): returns what is done when the timeout passes (no exception).
-template <class T, class Rep, class Period>
-task<wait_result<T>> wait(std::vector<task_handle<T>> tasks, return_when when,
-                          std::chrono::duration<Rep, Period> timeout) {
-  if (tasks.empty()) throw value_error("aio::wait: the set of tasks is empty");
-  try {
-    co_return co_await aio::timeout(timeout, wait(tasks, when));
-  } catch (const timeout_error&) {
+std::vector<task_handle<T>> distinct(std::vector<task_handle<T>> tasks) {
+  std::vector<task_handle<T>> out;
+  out.reserve(tasks.size());
+  for (auto& h : tasks) {
+    bool seen = false;
+    for (auto& o : out) seen = seen || o == h;
+    if (!seen) out.push_back(std::move(h));
   }
+  return out;
+}
+
+template <class T>
+task<wait_result<T>> wait_until(std::vector<task_handle<T>> tasks, return_when when,
+                                std::optional<clock::duration> timeout) {
+  if (tasks.empty()) throw value_error("aio::wait: the set of tasks is empty");
+  std::optional<clock::time_point> deadline;
+  if (timeout) deadline = get_running_loop().deadline_in(*timeout);
+  tasks = distinct(std::move(tasks));
+  std::vector<task_base*> bases;
+  for (auto& h : tasks) bases.push_back(h.base());
+  auto cond = when == return_when::all_completed     ? children_wait::until::all_done
+              : when == return_when::first_exception ? children_wait::until::first_error
+                                                     : children_wait::until::first_done;
+  co_await children_wait(bases, cond, false, deadline);
   wait_result<T> r;
   for (auto& h : tasks) (h.done() ? r.done : r.pending).push_back(std::move(h));
   co_return r;
 }
 
+}  // namespace detail
+
+// asyncio.wait(tasks, return_when=...): never raises the tasks' exceptions and never cancels
+// them (not even when the waiter is cancelled, or on timeout). first_exception ends at the
+// first task that raised (a cancelled task does not count); a task named twice counts once.
+template <class T>
+task<wait_result<T>> wait(std::vector<task_handle<T>> tasks,
+                          return_when when = return_when::all_completed) {
+  return detail::wait_until(std::move(tasks), when, std::nullopt);
+}
+// asyncio.wait(..., timeout=): returns what is done when the timeout passes (no exception).
+template <class T, class Rep, class Period>
+task<wait_result<T>> wait(std::vector<task_handle<T>> tasks, return_when when,
+                          std::chrono::duration<Rep, Period> timeout) {
+  return detail::wait_until(std::move(tasks), when, detail::saturating_ceil(timeout));
+}
+
 // asyncio.as_completed: `co_await ac.next()` yields the tasks in the order they finish
-// (each one done; take its result() / exception()). With a timeout, next() raises
-// timeout_error once the deadline passes. Create and use it on the loop's thread.
+// (each one done; take its result() / exception()). A task named twice is yielded once. With a
+// timeout, next() raises timeout_error once the deadline passes and no finished task is left
+// to yield. Create and use it on the loop's thread.
 template <class T>
 class as_completed {
  public:
-  explicit as_completed(std::vector<task_handle<T>> tasks) : handles_(std::move(tasks)) { link(); }
+  explicit as_completed(std::vector<task_handle<T>> tasks)
+      : handles_(detail::distinct(std::move(tasks))) {
+    link();
+  }
   template <class Rep, class Period>
   as_completed(std::vector<task_handle<T>> tasks, std::chrono::duration<Rep, Period> timeout)
-      : handles_(std::move(tasks)),
-        deadline_(get_running_loop().now() + std::chrono::ceil<clock::duration>(timeout)) {
+      : handles_(detail::distinct(std::move(tasks))),
+        deadline_(get_running_loop().deadline_in(detail::saturating_ceil(timeout))) {
     link();
   }
   as_completed(const as_completed&) = delete;
@@ -474,77 +510,99 @@ class as_completed {
   // The next task to finish. invalid_state_error when none remain.
   task<task_handle<T>> next() {
     if (empty()) throw invalid_state_error("as_completed: no tasks remain");
-    if (deadline_) {
-      co_await timeout_at(*deadline_, wait_awaiter{this});
-    } else {
-      co_await wait_awaiter{this};
+    if (yielded_ == order_.size()) {
+      // (Not `if (!co_await next_awaiter(this))`: g++ 12 then skipped this body entirely.)
+      bool finished = co_await next_awaiter(this);
+      if (!finished) throw timeout_error("as_completed: the deadline passed");
     }
     ++yielded_;
     co_return handles_[order_[yielded_ - 1]];
   }
 
  private:
-  struct node : detail::waiter {
+  struct listener : detail::done_listener {
     as_completed* owner = nullptr;
     std::size_t index = 0;
   };
-  struct wait_awaiter {
-    as_completed* ac;
-    bool cancelled = false;
-    bool await_ready() const noexcept { return ac->yielded_ < ac->order_.size(); }
-    bool await_suspend(std::coroutine_handle<> h) {
-      detail::task_base& t = detail::running_task();
-      if (t.take_cancel()) {
-        cancelled = true;
-        return false;
+  // Parks until a task finishes (true) or the deadline passes (false).
+  class next_awaiter : public detail::wait_node {
+   public:
+    explicit next_awaiter(as_completed* ac) noexcept : ac_(ac) {}
+    ~next_awaiter() {
+      if (ac_->parked_ == this) ac_->parked_ = nullptr;
+    }
+    bool await_ready() const noexcept { return ac_->yielded_ < ac_->order_.size(); }
+    void await_suspend(std::coroutine_handle<> h) {
+      static constexpr detail::wait_ops ops{nullptr, &on_cancel};
+      ac_->parked_ = this;
+      if (ac_->deadline_) {
+        park_until(h, *ac_->deadline_, &ops);
+      } else {
+        park(h, &ops);
       }
-      ac->parked_ = &t;
-      t.suspend(h, &on_cancel, this);
-      return true;
     }
-    void await_resume() const {
-      if (cancelled) throw cancelled_error();
+    bool await_resume() {
+      if (ac_->parked_ == this) ac_->parked_ = nullptr;
+      raise_if_cancelled();
+      return ac_->yielded_ < ac_->order_.size();
     }
-    static void on_cancel(void* p) noexcept {
-      auto* self = static_cast<wait_awaiter*>(p);
-      self->cancelled = true;
-      std::exchange(self->ac->parked_, nullptr)->wake();
+
+   private:
+    static void on_cancel(detail::wait_node& n) noexcept {
+      auto& self = static_cast<next_awaiter&>(n);
+      if (self.ac_->parked_ == &self) self.ac_->parked_ = nullptr;
     }
+    as_completed* ac_;
   };
   void link() {
     order_.reserve(handles_.size());  // on_done must not allocate
-    nodes_ = std::make_unique<node[]>(handles_.size());
+    listeners_ = std::make_unique<listener[]>(handles_.size());
     for (std::size_t i = 0; i < handles_.size(); ++i) {
       if (handles_[i].done()) {
         order_.push_back(i);
         continue;
       }
-      nodes_[i].owner = this;
-      nodes_[i].index = i;
-      nodes_[i].notify = &on_done;
-      handles_[i].base()->done_waiters.push_back(&nodes_[i]);
+      listeners_[i].owner = this;
+      listeners_[i].index = i;
+      listeners_[i].notify = &on_done;
+      listeners_[i].deferred = true;
+      handles_[i].base()->add_done_listener(listeners_[i]);
     }
   }
-  static void on_done(detail::waiter* w) noexcept {
-    auto* n = static_cast<node*>(w);
-    n->owner->order_.push_back(n->index);
-    if (detail::task_base* t = std::exchange(n->owner->parked_, nullptr)) t->wake();
+  static void on_done(detail::done_listener& l) noexcept {
+    auto& n = static_cast<listener&>(l);
+    n.owner->order_.push_back(n.index);
+    if (next_awaiter* w = std::exchange(n.owner->parked_, nullptr)) w->set_done();
   }
 
   std::vector<task_handle<T>> handles_;
   std::vector<std::size_t> order_;  // indices in completion order
-  std::unique_ptr<node[]> nodes_;
+  std::unique_ptr<listener[]> listeners_;
   std::size_t yielded_ = 0;
-  detail::task_base* parked_ = nullptr;
+  next_awaiter* parked_ = nullptr;
   std::optional<clock::time_point> deadline_;
 };
 
 // asyncio.shield(aw): cancelling the awaiting task does not cancel the shielded task; the
-// awaiter gets cancelled_error while the task keeps running.
+// awaiter gets cancelled_error while the task keeps running. A failure of the task after that
+// reaches nobody: it goes to the loop's exception handler once, when it happens (3.14).
 template <class T>
 task<T> shield(task_handle<T> h) {
   std::array<detail::task_base*, 1> one{h.base()};
-  co_await detail::children_wait(one, detail::children_wait::until::all_done, false);
+  try {
+    co_await detail::children_wait(one, detail::children_wait::until::all_done, false);
+  } catch (const cancelled_error&) {
+    h.add_done_callback([](const task_handle<T>& t) {
+      // Once, however many shields were cancelled around it.
+      if (t.cancelled() || !t.base()->exception_ptr() || t.base()->retrieved()) return;
+      t.base()->mark_retrieved();
+      if (event_loop* loop = t.get_loop()) {
+        loop->call_exception_handler({"shielded task failed after its awaiter was cancelled",
+                                      t.base()->exception_ptr(), t.get_name()});
+      }
+    });
+    throw;
+  }
   if constexpr (std::is_void_v<T>) {
     h.result();
   } else {

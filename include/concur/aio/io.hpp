@@ -1,45 +1,33 @@
 #pragma once
-#include <concur/aio/event_loop.hpp>
+#include <concur/aio/awaiter.hpp>
 
 namespace concur::aio {
 
 namespace detail {
 
 // One-shot readiness wait on a file descriptor through the loop's epoll set.
-class fd_awaiter {
+class fd_awaiter : public wait_node {
  public:
   fd_awaiter(int fd, bool write) noexcept : fd_(fd), write_(write) {}
-  // Movable until awaited (so it can be handed to wait_for); never moved while registered.
   fd_awaiter(fd_awaiter&&) = default;
   fd_awaiter& operator=(fd_awaiter&&) = delete;
 
   bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) {
-    task_ = &running_task();
-    if (task_->take_cancel()) {
-      cancelled_ = true;
-      return false;
-    }
-    task_->loop()->wait_fd(fd_, write_, task_);
-    task_->suspend(h, &on_cancel, this);
-    return true;
+  void await_suspend(std::coroutine_handle<> h) {
+    static constexpr wait_ops ops{nullptr, &on_cancel};
+    running_task().loop()->wait_fd(fd_, write_, this);
+    park(h, &ops);
   }
-  void await_resume() const {
-    if (cancelled_) throw cancelled_error();
-  }
+  void await_resume() const { raise_if_cancelled(); }
 
  private:
-  static void on_cancel(void* p) noexcept {
-    auto* self = static_cast<fd_awaiter*>(p);
-    self->task_->loop()->cancel_wait_fd(self->fd_, self->write_);
-    self->cancelled_ = true;
-    self->task_->wake();
+  static void on_cancel(wait_node& n) noexcept {
+    auto& self = static_cast<fd_awaiter&>(n);
+    self.task()->loop()->cancel_wait_fd(self.fd_, self.write_);
   }
 
   int fd_;
   bool write_;
-  bool cancelled_ = false;
-  task_base* task_ = nullptr;
 };
 
 }  // namespace detail

@@ -50,9 +50,10 @@ struct heap_store {
   }
 };
 
-// asyncio.Queue's machinery over a storage policy. Items are handed straight to a waiting
-// getter, and a waiting putter's item goes straight into the freed slot, so a woken task
-// never finds its item taken by a newcomer and cancellation never loses an item.
+// asyncio.Queue (Lib/asyncio/queues.py, 3.13) over a storage policy. put_nowait wakes the
+// first getter, which takes an item when it runs (qsize() counts the item until then, as in
+// asyncio); a getter woken for an item it can no longer take (cancelled before it ran) wakes
+// the next one, so an item is never left behind with a getter blocked. Putters likewise.
 template <class T, class Store>
 class basic_queue {
  public:
@@ -70,7 +71,10 @@ class basic_queue {
   void put_nowait(T item) {
     if (shutdown_) throw queue_shut_down();
     if (full()) throw queue_full();
-    add(std::move(item));
+    store_.push(std::move(item));
+    ++unfinished_;
+    finished_.clear();
+    wakeup_next(getters_);
   }
   // Throws queue_empty, or queue_shut_down once shut down and drained.
   T get_nowait() {
@@ -78,57 +82,41 @@ class basic_queue {
       if (shutdown_) throw queue_shut_down();
       throw queue_empty();
     }
-    return take();
+    T item = store_.pop();
+    wakeup_next(putters_);
+    return item;
   }
 
-  struct put_node : parked {
-    std::optional<T> item;
-    bool shut = false;
-  };
-  struct put_awaiter {
-    basic_queue* q;
-    put_node w{};
-    bool await_ready() {
-      if (q->shutdown_) throw queue_shut_down();
-      if (q->full()) return false;
-      q->add(std::move(*w.item));
-      return true;
-    }
-    bool await_suspend(std::coroutine_handle<> h) { return w.park(h, q->putters_); }
-    void await_resume() const {
-      w.raise_if_cancelled();
-      if (w.shut) throw queue_shut_down();
-    }
-  };
-  // Waits while the queue is full.
-  put_awaiter put(T item) {
-    put_awaiter a{this};
-    a.w.item.emplace(std::move(item));
-    return a;
-  }
-
-  struct get_node : parked {
-    std::optional<T> item;
-  };
-  struct get_awaiter {
-    basic_queue* q;
-    get_node w{};
-    bool await_ready() {
-      if (!q->empty()) {
-        w.item.emplace(q->take());
-        return true;
+  // Waits while the queue is full; queue_shut_down once shut down.
+  task<void> put(T item) {
+    while (full()) {
+      if (shutdown_) throw queue_shut_down();
+      list_awaiter w(putters_);
+      try {
+        co_await w;
+      } catch (const cancelled_error&) {
+        // Woken for a free slot we will not use: pass it on.
+        if (!full() && w.was_done()) wakeup_next(putters_);
+        throw;
       }
-      return q->shutdown_;
     }
-    bool await_suspend(std::coroutine_handle<> h) { return w.park(h, q->getters_); }
-    T await_resume() {
-      w.raise_if_cancelled();
-      if (!w.item) throw queue_shut_down();
-      return std::move(*w.item);
+    put_nowait(std::move(item));
+  }
+  // Waits while the queue is empty; queue_shut_down once shut down and drained.
+  task<T> get() {
+    while (empty()) {
+      if (shutdown_) throw queue_shut_down();
+      list_awaiter w(getters_);
+      try {
+        co_await w;
+      } catch (const cancelled_error&) {
+        // Woken for an item we will not take: pass it on.
+        if (!empty() && w.was_done()) wakeup_next(getters_);
+        throw;
+      }
     }
-  };
-  // Waits while the queue is empty.
-  get_awaiter get() noexcept { return get_awaiter{this}; }
+    co_return get_nowait();
+  }
 
   // Throws value_error when called more often than items were put.
   void task_done() {
@@ -145,37 +133,22 @@ class basic_queue {
     if (immediate) {
       while (!empty()) {
         store_.pop();
-        if (unfinished_ > 0 && --unfinished_ == 0) finished_.set();
+        if (unfinished_ > 0) --unfinished_;
       }
+      if (unfinished_ == 0) finished_.set();
     }
-    while (waiter* w = getters_.pop_front()) w->task->wake();  // their item stays empty
-    while (waiter* w = putters_.pop_front()) {
-      static_cast<put_node*>(w)->shut = true;
-      w->task->wake();
-    }
+    // Every waiter re-checks and raises queue_shut_down where it must.
+    while (listed_node* g = getters_.pop_front()) g->set_done();
+    while (listed_node* p = putters_.pop_front()) p->set_done();
   }
   bool is_shut_down() const noexcept { return shutdown_; }
 
  private:
-  void add(T item) {
-    ++unfinished_;
-    finished_.clear();
-    if (waiter* g = getters_.pop_front()) {
-      static_cast<get_node*>(g)->item.emplace(std::move(item));
-      g->task->wake();
-    } else {
-      store_.push(std::move(item));
+  // Wakes the first waiter that is not cancelled; asyncio drops the cancelled ones on the way.
+  static void wakeup_next(waiter_list& waiters) noexcept {
+    while (listed_node* n = waiters.pop_front()) {
+      if (n->set_done()) break;
     }
-  }
-  T take() {
-    T v = store_.pop();
-    if (waiter* p = putters_.pop_front()) {
-      auto* n = static_cast<put_node*>(p);
-      store_.push(std::move(*n->item));
-      ++unfinished_;
-      p->task->wake();
-    }
-    return v;
   }
 
   Store store_;

@@ -1,5 +1,5 @@
 #pragma once
-#include <concur/aio/event_loop.hpp>
+#include <concur/aio/awaiter.hpp>
 #include <concur/aio/frame_allocator.hpp>
 #include <optional>
 
@@ -203,45 +203,53 @@ class task_handle {
     return p_->take();
   }
 
+  // co_await on a task (asyncio's `await task`): cancelling the awaiting task cancels the
+  // awaited one too; the awaiter then wakes when it ends and sees its outcome.
   template <bool Move>
-  struct awaiter {
-    task_handle h;
-    detail::waiter w;
-    bool cancelled = false;
+  class awaiter : public detail::wait_node, detail::done_listener {
+   public:
+    explicit awaiter(task_handle h) noexcept : h_(std::move(h)) {}
+    awaiter(const awaiter&) = delete;
+    awaiter& operator=(const awaiter&) = delete;
 
-    bool await_ready() const noexcept { return h.done(); }
-    bool await_suspend(std::coroutine_handle<> c) {
-      detail::task_base& self = detail::running_task();
-      if (&self == h.p_) throw invalid_state_error("a task cannot await itself");
-      if (self.take_cancel()) {
-        cancelled = true;
-        return false;
-      }
-      w.task = &self;
-      h.p_->done_waiters.push_back(&w);
-      self.suspend(c, &on_cancel, this);
-      return true;
-    }
-    static void on_cancel(void* p) noexcept {
-      // asyncio: cancelling a task that awaits another task cancels that one too; this task
-      // then wakes when it ends and sees its outcome (normally cancelled_error).
-      auto* a = static_cast<awaiter*>(p);
-      try {
-        a->h.p_->cancel();
-      } catch (...) {
-      }
+    bool await_ready() const noexcept { return h_.done(); }
+    void await_suspend(std::coroutine_handle<> c) {
+      static constexpr detail::wait_ops ops{&forward_cancel, &on_cancel};
+      if (&detail::running_task() == h_.p_) throw invalid_state_error("a task cannot await itself");
+      notify = &on_child_done;
+      h_.p_->add_done_listener(*this);
+      park(c, &ops);
     }
     decltype(auto) await_resume() {
-      if (cancelled) throw cancelled_error();
+      if (cancel_raised()) {
+        if (h_.done()) h_.p_->mark_retrieved();  // asyncio's __wakeup reads the result first
+        throw cancelled_error();
+      }
       if constexpr (Move || std::is_void_v<T>) {
-        return h.take_result();
+        return h_.take_result();
       } else {
-        return T(h.result());
+        return T(h_.result());
       }
     }
+
+   private:
+    static bool forward_cancel(detail::wait_node& n) noexcept {
+      try {
+        return static_cast<awaiter&>(n).h_.p_->cancel();
+      } catch (...) {
+        return false;
+      }
+    }
+    static void on_cancel(detail::wait_node& n) noexcept {
+      static_cast<awaiter&>(n).done_listener::unlink();
+    }
+    static void on_child_done(detail::done_listener& l) noexcept {
+      static_cast<awaiter&>(l).set_done();
+    }
+    task_handle h_;
   };
-  awaiter<false> operator co_await() const& { return awaiter<false>{*this, {}, false}; }
-  awaiter<true> operator co_await() && { return awaiter<true>{std::move(*this), {}, false}; }
+  awaiter<false> operator co_await() const& { return awaiter<false>(*this); }
+  awaiter<true> operator co_await() && { return awaiter<true>(std::move(*this)); }
 
   friend bool operator==(const task_handle& a, const task_handle& b) noexcept {
     return a.p_ == b.p_;
@@ -284,6 +292,10 @@ void event_loop::run_until_done(const task_handle<T>& h) {
       throw invalid_state_error("Event loop stopped before the task completed");
     }
   }
+  // asyncio stops the loop from the task's done callback, so the iteration after the one in
+  // which the task finished still runs: what it queued last (a task created just before it
+  // returned gets its first step).
+  run_last_iteration();
 }
 
 template <class T>

@@ -4,26 +4,31 @@
 
 namespace concur::aio {
 
-// asyncio.TaskGroup. Structured form (preferred, like `async with TaskGroup() as tg:`):
+// asyncio.TaskGroup (Lib/asyncio/taskgroups.py). Structured form (preferred, like
+// `async with TaskGroup() as tg:`):
 //   co_await aio::with_task_group([&](aio::task_group& tg) -> aio::task<void> {
 //     tg.create_task(a()); tg.create_task(b()); co_return;
 //   });
 // or by hand: create_task(...) then always `co_await tg.wait()`.
 // The first child failure (not a cancellation) cancels the other children and the task that
 // owns the group; wait() returns only when every child is done and raises exception_group
-// holding every failure. Cancelling the owner while it waits cancels every child.
+// holding every failure (the children's, then the body's). Cancelling the owner while it
+// waits cancels every child, and the cancellation propagates once they are done.
 class task_group {
  public:
   // Must be created inside a task (the owner).
-  task_group() : owner_(&detail::running_task()) {}
+  task_group() : parent_(&detail::running_task()) {}
   task_group(const task_group&) = delete;
   task_group& operator=(const task_group&) = delete;
   // A group left without wait() cancels its children (it cannot wait in a destructor).
   ~task_group() {
-    for (auto& n : nodes_) {
+    for (auto& n : children_) {
       if (n.linked()) {
         n.unlink();
-        n.child->cancel();
+        try {
+          n.child->cancel();
+        } catch (...) {
+        }
       }
       n.child->release();
     }
@@ -31,139 +36,153 @@ class task_group {
 
   template <class T>
   task_handle<T> create_task(task<T> t, std::string name = {}) {
-    if (joined_) throw invalid_state_error("task_group is finished");
+    if (exiting_ && pending_ == 0) throw invalid_state_error("task_group is finished");
     if (aborting_) throw invalid_state_error("task_group is shutting down");
-    auto h = owner_->loop()->create_task(std::move(t), std::move(name));
-    node& n = nodes_.emplace_back();
+    auto h = parent_->loop()->create_task(std::move(t), std::move(name));
+    child& n = children_.emplace_back();
     n.group = this;
     n.child = h.base();
     n.child->add_ref();
-    n.notify = &on_child_done;
-    n.child->done_waiters.push_back(&n);
+    n.notify = &on_task_done;
+    n.deferred = true;
+    n.child->add_done_listener(n);
     ++pending_;
     return h;
   }
   // Cancels every child still running.
   void cancel() {
-    for (auto& n : nodes_) n.child->cancel();
+    for (auto& n : children_) n.child->cancel();
   }
-  std::size_t size() const noexcept { return nodes_.size(); }
+  std::size_t size() const noexcept { return children_.size(); }
   std::size_t pending() const noexcept { return pending_; }
 
-  // __aexit__: waits for every child; raises exception_group with the failures, or
-  // cancelled_error if the owner was cancelled.
+  // __aexit__ without an exception: waits for every child; raises exception_group with the
+  // failures, or cancelled_error if the owner was cancelled.
   task<void> wait() { return finish(nullptr); }
 
-  // Like wait(), after the body of the group ended with `body_error` (may be null).
+  // __aexit__ after the body of the group ended with `body_error` (may be null).
   task<void> finish(std::exception_ptr body_error) {
-    waiting_ = true;
-    bool cancelled = false;
-    if (body_error) {
+    exiting_ = true;
+    std::exception_ptr propagate_cancellation;
+    if (body_error && is_cancellation(body_error)) propagate_cancellation = body_error;
+    // The owner is being cancelled, or the body failed: stop the children.
+    if (body_error && !aborting_) abort();
+    // A loop: the owner may be cancelled again (or once more, while the group's own
+    // cancellation is in progress) while it waits.
+    while (pending_ > 0) {
       try {
-        std::rethrow_exception(body_error);
+        co_await completed_awaiter(this);
       } catch (const cancelled_error&) {
-        // Our own abort interrupted the body: not a real cancellation of the owner.
-        if (owner_cancelled_by_us_) {
-          owner_cancelled_by_us_ = false;
-          owner_->uncancel();
-        } else {
-          cancelled = true;
+        if (!aborting_) {
+          propagate_cancellation = std::current_exception();
+          abort();
         }
-        body_error = nullptr;
-      } catch (...) {
-      }
-      abort();
-    }
-    if (pending_ > 0) {
-      try {
-        co_await join_awaiter{this};
-      } catch (const cancelled_error&) {
-        cancelled = true;
       }
     }
-    joined_ = true;
-    if (owner_cancelled_by_us_) {
-      owner_cancelled_by_us_ = false;
-      owner_->uncancel();
+    if (parent_cancel_requested_) {
+      // The group cancelled its owner itself: take that request back; only a cancellation
+      // from outside propagates.
+      if (parent_->uncancel() == 0) propagate_cancellation = nullptr;
     }
-    std::vector<std::exception_ptr> errors;
-    if (body_error) errors.push_back(body_error);
-    errors.insert(errors.end(), errors_.begin(), errors_.end());
-    if (!errors.empty()) {
+    if (propagate_cancellation && errors_.empty()) std::rethrow_exception(propagate_cancellation);
+    if (body_error && !is_cancellation(body_error)) errors_.push_back(body_error);
+    if (!errors_.empty()) {
+      // Keep an outside cancellation's count stable across the group's own request.
+      if (parent_->cancelling() > 0) {
+        parent_->uncancel();
+        parent_->cancel();
+      }
+      auto errors = std::move(errors_);
       throw exception_group("unhandled errors in a task_group (" + std::to_string(errors.size()) +
                                 " sub-exception" + (errors.size() == 1 ? ")" : "s)"),
                             std::move(errors));
     }
-    if (cancelled) throw cancelled_error();
   }
 
  private:
-  struct node : detail::waiter {
+  struct child : detail::done_listener {
     task_group* group = nullptr;
     detail::task_base* child = nullptr;
   };
-  struct join_awaiter {
-    task_group* g;
-    bool cancelled = false;
-    bool await_ready() const noexcept { return g->pending_ == 0; }
-    bool await_suspend(std::coroutine_handle<> h) {
-      g->parked_ = true;
-      g->owner_->suspend(h, &on_cancel, this);
-      if (g->owner_->take_cancel()) on_cancel(this);
-      return true;
+  // asyncio's _on_completed_fut: done when the last child is.
+  class completed_awaiter : public detail::wait_node {
+   public:
+    explicit completed_awaiter(task_group* g) noexcept : g_(g) {}
+    ~completed_awaiter() {
+      if (g_->completed_ == this) g_->completed_ = nullptr;
+    }
+    bool await_ready() const noexcept { return g_->pending_ == 0; }
+    void await_suspend(std::coroutine_handle<> h) {
+      g_->completed_ = this;
+      park(h);
     }
     void await_resume() {
-      g->parked_ = false;
-      if (cancelled) throw cancelled_error();
+      g_->completed_ = nullptr;
+      raise_if_cancelled();
     }
-    static void on_cancel(void* p) noexcept {
-      auto* self = static_cast<join_awaiter*>(p);
-      self->cancelled = true;
-      self->g->abort();  // we wake when the children are done
-    }
+
+   private:
+    task_group* g_;
   };
 
+  static bool is_cancellation(const std::exception_ptr& e) noexcept {
+    try {
+      std::rethrow_exception(e);
+    } catch (const cancelled_error&) {
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
   void abort() noexcept {
     aborting_ = true;
-    for (auto& n : nodes_) {
+    for (auto& n : children_) {
+      if (n.child->done()) continue;
       try {
         n.child->cancel();
       } catch (...) {
       }
     }
   }
-  static void on_child_done(detail::waiter* w) noexcept {
-    auto* n = static_cast<node*>(w);
-    task_group* g = n->group;
+  static void on_task_done(detail::done_listener& l) noexcept {
+    auto& n = static_cast<child&>(l);
+    task_group* g = n.group;
+    detail::task_base* c = n.child;
     --g->pending_;
-    detail::task_base* c = n->child;
-    if (c->exception_ptr() && !c->cancelled()) {
-      c->mark_retrieved();
+    if (g->pending_ == 0 && g->completed_ != nullptr) g->completed_->set_done();
+    if (c->cancelled() || !c->exception_ptr()) return;
+    c->mark_retrieved();
+    try {
+      g->errors_.push_back(c->exception_ptr());
+    } catch (...) {
+    }
+    if (g->parent_->done()) {
+      if (event_loop* loop = g->parent_->loop()) {
+        loop->call_exception_handler({"a task_group child failed after its owner completed",
+                                      c->exception_ptr(), c->name()});
+      }
+      return;
+    }
+    if (!g->aborting_ && !g->parent_cancel_requested_) {
+      // Interrupt whatever the owner is doing in the group's body, as asyncio does;
+      // finish() takes this request back.
+      g->abort();
+      g->parent_cancel_requested_ = true;
       try {
-        g->errors_.push_back(c->exception_ptr());
+        g->parent_->cancel();
       } catch (...) {
       }
-      if (!g->aborting_) {
-        g->abort();
-        if (!g->waiting_ && !g->owner_->done()) {
-          // Interrupt the group's body, as asyncio does; finish() takes it back.
-          g->owner_cancelled_by_us_ = true;
-          g->owner_->cancel();
-        }
-      }
     }
-    if (g->pending_ == 0 && g->parked_) g->owner_->wake();
   }
 
-  detail::task_base* owner_;
-  std::list<node> nodes_;
+  detail::task_base* parent_;
+  std::list<child> children_;
   std::vector<std::exception_ptr> errors_;
+  completed_awaiter* completed_ = nullptr;
   std::size_t pending_ = 0;
   bool aborting_ = false;
-  bool waiting_ = false;
-  bool parked_ = false;
-  bool joined_ = false;
-  bool owner_cancelled_by_us_ = false;
+  bool exiting_ = false;
+  bool parent_cancel_requested_ = false;
 };
 
 // `async with asyncio.TaskGroup() as tg: <body>` — body(tg) returns a task<void>.

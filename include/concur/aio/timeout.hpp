@@ -1,78 +1,134 @@
 #pragma once
 #include <concur/aio/awaitable_traits.hpp>
+#include <concur/aio/gather.hpp>
 #include <concur/aio/task.hpp>
 
 namespace concur::aio {
 
 namespace detail {
 
-// The timer behind aio::timeout: when it fires it cancels the current task; leaving the scope
-// with the cancellation it caused turns that into timeout_error (asyncio.Timeout).
-class timeout_guard : private timer_node {
+// asyncio.Timeout (Lib/asyncio/timeouts.py): at the deadline a loop callback cancels the task
+// (after whatever was already ready to run, as asyncio's timer handle does); leaving the scope
+// with the cancellation it caused turns that into timeout_error. A cancellation from outside
+// (more requests than the scope's own) stays a cancellation.
+class timeout_scope {
  public:
-  explicit timeout_guard(clock::time_point deadline)
-      : task_(&running_task()), base_(task_->cancelling()) {
-    fire = &on_fire;
-    task_->loop()->add_timer(this, deadline);
+  explicit timeout_scope(clock::time_point when)
+      : task_(&running_task()), cancelling_(task_->cancelling()) {
+    timer_ = task_->loop()->call_at(when, [this] { on_timeout(); });
   }
-  timeout_guard(const timeout_guard&) = delete;
-  timeout_guard& operator=(const timeout_guard&) = delete;
-  ~timeout_guard() {
-    if (scheduled()) task_->loop()->remove_timer(this);
-    // Expired but the body finished anyway: withdraw our request so it does not hit later.
-    if (expired_ && !settled_) task_->uncancel();
+  timeout_scope(const timeout_scope&) = delete;
+  timeout_scope& operator=(const timeout_scope&) = delete;
+  // Also the exit without a cancellation in flight: a request of ours that never arrived is
+  // withdrawn.
+  ~timeout_scope() {
+    timer_.cancel();
+    if (state_ == state::expiring) {
+      state_ = state::expired;
+      task_->uncancel();
+    }
   }
-  bool expired() const noexcept { return expired_; }
-  // Called with a cancelled_error in flight: true when it was ours (raise timeout_error).
-  bool settle_cancelled() noexcept {
-    if (!expired_ || settled_) return false;
-    settled_ = true;
-    return task_->uncancel() <= base_;
+  // Leaving with cancelled_error in flight: true when it is ours (raise timeout_error).
+  bool exit_cancelled() noexcept {
+    timer_.cancel();
+    if (state_ != state::expiring) return false;
+    state_ = state::expired;
+    return task_->uncancel() <= cancelling_;
   }
 
  private:
-  static void on_fire(timer_node* n) noexcept {
-    auto* g = static_cast<timeout_guard*>(n);
-    g->expired_ = true;
-    g->task_->cancel();
+  enum class state : std::uint8_t { entered, expiring, expired };
+  void on_timeout() {
+    task_->cancel();
+    state_ = state::expiring;
   }
   task_base* task_;
-  int base_;
-  bool expired_ = false;
-  bool settled_ = false;
+  int cancelling_;
+  handle timer_;
+  state state_ = state::entered;
 };
+
+template <class A>
+struct is_task_handle : std::false_type {};
+template <class T>
+struct is_task_handle<task_handle<T>> : std::true_type {};
+
+template <class A>
+concept abandonable = requires(A& a) { a.abandon(); };
+
+// The deadline has passed before the awaitable was awaited: a coroutine is not started at
+// all; a task passed in is cancelled and awaited (its result is returned if it is done, or if
+// it finishes anyway); a concur::future is cancelled. asyncio.wait_for(aw, 0) does the same.
+template <class Aw>
+task<await_result_t<Aw>> expired_before_start(Aw aw) {
+  using R = await_result_t<Aw>;
+  if constexpr (is_task_handle<Aw>::value) {
+    if (!aw.done()) {
+      aw.cancel();
+      std::array<task_base*, 1> one{aw.base()};
+      co_await children_wait(one, children_wait::until::all_done, false);
+    }
+    try {
+      if constexpr (std::is_void_v<R>) {
+        aw.result();
+        co_return;
+      } else {
+        co_return R(aw.result());
+      }
+    } catch (const cancelled_error&) {
+    }
+  } else if constexpr (abandonable<Aw>) {
+    aw.abandon();
+  }
+  throw timeout_error("aio::timeout: the deadline had already passed");
+}
 
 }  // namespace detail
 
 // asyncio.timeout_at(when) around one awaitable: runs `aw` in the current task; at `deadline`
 // the task is cancelled and the cancellation leaves as timeout_error. `aw` is anything
-// co_await-able (task, task_handle, gather(...), sleep, readable, an event wait, ...).
+// co_await-able (task, task_handle, gather(...), sleep, readable, an event wait, ...). When the
+// deadline has already passed, `aw` is not started: timeout_error at once (see
+// detail::expired_before_start for tasks and futures). time_point::max() means no deadline
+// (asyncio's timeout_at(None)).
 template <class Aw>
 task<detail::await_result_t<Aw>> timeout_at(clock::time_point deadline, Aw aw) {
-  detail::timeout_guard guard(deadline);
-  bool ours = false;
+  if (deadline == clock::time_point::max()) co_return co_await aw;
+  if (deadline <= get_running_loop().now()) {
+    co_return co_await detail::expired_before_start(std::move(aw));
+  }
+  detail::timeout_scope scope(deadline);
   try {
     co_return co_await aw;
   } catch (const cancelled_error&) {
-    ours = guard.settle_cancelled();
-    if (!ours) throw;
+    if (!scope.exit_cancelled()) throw;
   }
   throw timeout_error("aio::timeout: the deadline passed");
 }
 
-// asyncio.timeout(delay) around one awaitable.
+namespace detail {
+
+// The deadline counts from when the timeout starts (asyncio's timeout() and wait_for() are
+// coroutines too), on the loop's clock; duration::max() means none.
+template <class Aw>
+task<await_result_t<Aw>> timeout_after(clock::duration delay, Aw aw) {
+  co_return co_await timeout_at(get_running_loop().deadline_in(delay), std::move(aw));
+}
+
+}  // namespace detail
+
+// asyncio.timeout(delay) around one awaitable; duration::max() means no timeout.
 template <class Aw, class Rep, class Period>
 task<detail::await_result_t<Aw>> timeout(std::chrono::duration<Rep, Period> delay, Aw aw) {
-  return timeout_at(get_running_loop().now() + std::chrono::ceil<clock::duration>(delay),
-                    std::move(aw));
+  return detail::timeout_after(detail::saturating_ceil(delay), std::move(aw));
 }
 
 // asyncio.wait_for(aw, timeout): like timeout (Python 3.12 implements it the same way); a
-// task_handle being awaited is cancelled on expiry, as in asyncio.
+// task_handle being awaited is cancelled on expiry, as in asyncio. A timeout <= 0 does not
+// start a coroutine; duration::max() means no timeout (wait_for(aw, None)).
 template <class Aw, class Rep, class Period>
 task<detail::await_result_t<Aw>> wait_for(Aw aw, std::chrono::duration<Rep, Period> timeout) {
-  return timeout_at(get_running_loop().now() + std::chrono::ceil<clock::duration>(timeout),
-                    std::move(aw));
+  return detail::timeout_after(detail::saturating_ceil(timeout), std::move(aw));
 }
 
 }  // namespace concur::aio

@@ -1,7 +1,6 @@
 #pragma once
-// Internal: how stream coroutines wait for transport events without allocating. A coroutine
-// parks on a park_slot (one waiter at a time) with an optional deadline; the transport's loop
-// callbacks wake it. Built on aio's task hooks (suspend / wake / cancel hook / timer node).
+// Internal: how stream coroutines wait for transport events: aio's wait_slot (one waiter at a
+// time, an optional deadline, the one awaiter protocol), with net's error messages.
 #include <chrono>
 #include <coroutine>
 #include <memory>
@@ -12,39 +11,22 @@
 
 namespace concur::net::detail {
 
-struct park_awaiter;
-
-struct park_slot {
-  park_awaiter* waiter = nullptr;
-  // Resumes the parked coroutine (if any) on the loop's next turn.
-  void wake() noexcept;
-};
+using park_slot = aio::detail::wait_slot;
 
 // Suspends until the slot is woken, `deadline` passes (timeout_error "<what> <where> timed
 // out") or the task is cancelled (aio::cancelled_error). A second waiter on a busy slot gets
 // invalid_state_error, like asyncio's "read() called while another coroutine is waiting".
-struct park_awaiter : aio::detail::timer_node {
-  park_awaiter(park_slot& s, std::optional<aio::clock::time_point> d, const std::string* w,
-               const char* what_) noexcept
-      : slot(&s), deadline(d), where(w), what(what_) {}
-  park_awaiter(const park_awaiter&) = delete;
-  park_awaiter& operator=(const park_awaiter&) = delete;
-  ~park_awaiter();
-
-  bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h);
+class park_awaiter : public park_slot::awaiter {
+ public:
+  park_awaiter(park_slot& s, std::optional<aio::clock::time_point> d, const std::string* where,
+               const char* what) noexcept
+      : awaiter(s, d), where_(where), what_(what) {}
+  void await_suspend(std::coroutine_handle<> h);
   void await_resume();
 
-  static void on_timer(aio::detail::timer_node* n) noexcept;
-  static void on_cancel(void* p) noexcept;
-
-  park_slot* slot;
-  std::optional<aio::clock::time_point> deadline;
-  const std::string* where;
-  const char* what;
-  aio::detail::task_base* task = nullptr;
-  bool cancelled = false;
-  bool timed_out = false;
+ private:
+  const std::string* where_;
+  const char* what_;
 };
 
 class stream_core;
@@ -56,7 +38,7 @@ struct fill_awaiter {
   fill_awaiter& operator=(const fill_awaiter&) = delete;
   ~fill_awaiter();
   bool await_ready();
-  bool await_suspend(std::coroutine_handle<> h);
+  void await_suspend(std::coroutine_handle<> h);
   bool await_resume();
 
   std::shared_ptr<stream_core> core;
@@ -72,7 +54,7 @@ struct drain_awaiter {
   drain_awaiter& operator=(const drain_awaiter&) = delete;
   ~drain_awaiter();
   bool await_ready();
-  bool await_suspend(std::coroutine_handle<> h);
+  void await_suspend(std::coroutine_handle<> h);
   void await_resume();
 
   std::shared_ptr<stream_core> core;
