@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <climits>
+#include <concur/aio/sleep.hpp>
 #include <concur/aio/task.hpp>
 #include <concur/futures/thread_pool_executor.hpp>
 #include <cstdio>
@@ -115,6 +116,8 @@ std::vector<timer_node*> timer_heap::detach_all() noexcept {
 
 // ---------------------------------------------------------------- tasks
 
+void throw_nan_delay() { throw value_error("Invalid delay: NaN (not a number)"); }
+
 task_base*& current_task_slot() noexcept {
   thread_local task_base* task = nullptr;
   return task;
@@ -219,12 +222,6 @@ void task_base::run_done_callbacks() noexcept {
   }
 }
 
-void task_base::run_deferred_listeners_item(void* self) noexcept {
-  auto* t = static_cast<task_base*>(self);
-  while (done_listener* l = t->done_listeners_.pop_front()) l->notify(*l);
-  t->release();
-}
-
 void task_base::run_done_callbacks_item(void* self) noexcept {
   auto* t = static_cast<task_base*>(self);
   t->run_done_callbacks();
@@ -260,18 +257,12 @@ void task_base::complete_root() noexcept {
     }
   }
   if (loop_ != nullptr) --loop_->pending_tasks_;
-  bool deferred = false;
-  done_listeners_.for_each([&deferred](done_listener& l) {
-    if (l.deferred) {
-      deferred = true;  // stays listed until its turn; unlinks itself if it goes away first
-    } else {
-      l.unlink();
-      l.notify(l);
+  while (done_listener* l = done_listeners_.pop_front()) {
+    if (!l->deferred) {
+      l->notify(*l);
+    } else if (loop_ != nullptr) {
+      loop_->defer_listener(l);  // it unlinks itself from there if it goes away first
     }
-  });
-  if (deferred && loop_ != nullptr) {
-    add_ref();
-    loop_->ready_.push({&run_deferred_listeners_item, this});
   }
   if (extra_ && !extra_->callbacks.empty() && loop_ != nullptr) {
     add_ref();
@@ -426,14 +417,15 @@ void event_loop::teardown() noexcept {
   }
   all_tasks_ = nullptr;
   pending_tasks_ = 0;
+  while (detail::list_hook* h = deferred_listeners_.front()) deferred_listeners_.remove(h);
+  deferred_scheduled_ = false;
 
   std::vector<detail::task_base*> callback_refs;
   while (!ready_.empty()) {
     auto item = ready_.pop();
     if (item.run == &run_callback_item) {
       static_cast<detail::callback_node*>(item.arg)->release();
-    } else if (item.run == &detail::task_base::run_done_callbacks_item ||
-               item.run == &detail::task_base::run_deferred_listeners_item) {
+    } else if (item.run == &detail::task_base::run_done_callbacks_item) {
       callback_refs.push_back(static_cast<detail::task_base*>(item.arg));
     }
   }
@@ -579,6 +571,26 @@ void event_loop::run_once() {
   if (virtual_time_) jump_virtual_time();
   fire_due_timers();
   run_ready();
+}
+
+void event_loop::defer_listener(detail::list_hook* l) {
+  deferred_listeners_.push_back(l);
+  if (!deferred_scheduled_) {
+    deferred_scheduled_ = true;
+    ready_.push({&run_deferred_listeners, this});
+  }
+}
+
+void event_loop::run_deferred_listeners(void* p) noexcept {
+  auto* loop = static_cast<event_loop*>(p);
+  loop->deferred_scheduled_ = false;
+  // A notify only counts and schedules; nothing it does completes a task (that happens in a
+  // step), so no listener joins this batch while it runs.
+  while (detail::list_hook* h = loop->deferred_listeners_.front()) {
+    loop->deferred_listeners_.remove(h);
+    auto* l = static_cast<detail::done_listener*>(h);
+    l->notify(*l);
+  }
 }
 
 void event_loop::run_last_iteration() {

@@ -14,93 +14,10 @@
 //
 // docs/architecture.md draws the states of a task and of a node.
 #include <concur/aio/event_loop.hpp>
+#include <concur/aio/intrusive_list.hpp>
 #include <optional>
 
 namespace concur::aio::detail {
-
-// ------------------------------------------------------------------ intrusive lists
-
-class hook_list;
-
-// A node linked into a list owned by what it waits for: waiting never allocates.
-struct list_hook {
-  list_hook() = default;
-  // Awaiters may be moved before they are awaited (never while linked).
-  list_hook(list_hook&&) noexcept {}
-  list_hook(const list_hook&) = delete;
-  list_hook& operator=(const list_hook&) = delete;
-  ~list_hook() { unlink(); }
-  void unlink() noexcept;
-  bool linked() const noexcept { return owner != nullptr; }
-
-  list_hook* prev = nullptr;
-  list_hook* next = nullptr;
-  hook_list* owner = nullptr;
-};
-
-class hook_list {
- public:
-  hook_list() = default;
-  hook_list(const hook_list&) = delete;
-  hook_list& operator=(const hook_list&) = delete;
-  // The owner dies first (a torn-down frame): its nodes must not point back at it.
-  ~hook_list() {
-    while (head_ != nullptr) remove(head_);
-  }
-  bool empty() const noexcept { return head_ == nullptr; }
-  void push_back(list_hook* n) noexcept {
-    n->owner = this;
-    n->prev = tail_;
-    n->next = nullptr;
-    (tail_ != nullptr ? tail_->next : head_) = n;
-    tail_ = n;
-  }
-  void remove(list_hook* n) noexcept {
-    (n->prev != nullptr ? n->prev->next : head_) = n->next;
-    (n->next != nullptr ? n->next->prev : tail_) = n->prev;
-    n->prev = n->next = nullptr;
-    n->owner = nullptr;
-  }
-  list_hook* front() const noexcept { return head_; }
-
- private:
-  list_hook* head_ = nullptr;
-  list_hook* tail_ = nullptr;
-};
-
-inline void list_hook::unlink() noexcept {
-  if (owner != nullptr) owner->remove(this);
-}
-
-// A hook_list of Node (each derived from list_hook), in insertion order.
-template <class Node>
-class intrusive_list : public hook_list {
- public:
-  Node* front() const noexcept { return as_node(hook_list::front()); }
-  static Node* next(const Node* n) noexcept { return as_node(n->list_hook::next); }
-  Node* pop_front() noexcept {
-    Node* n = front();
-    if (n != nullptr) remove(n);
-    return n;
-  }
-  // Visits every node; f may unlink the node it is given.
-  template <class F>
-  void for_each(F f) {
-    for (Node* n = front(); n != nullptr;) {
-      Node* after = next(n);
-      f(*n);
-      n = after;
-    }
-  }
-  std::size_t size() const noexcept {
-    std::size_t k = 0;
-    for (Node* n = front(); n != nullptr; n = next(n)) ++k;
-    return k;
-  }
-
- private:
-  static Node* as_node(list_hook* h) noexcept { return h == nullptr ? nullptr : static_cast<Node*>(h); }
-};
 
 // ------------------------------------------------------------------ tasks
 
@@ -177,7 +94,6 @@ class task_base {
   void schedule() noexcept;
   void run_done_callbacks() noexcept;
   static void run_done_callbacks_item(void* self) noexcept;
-  static void run_deferred_listeners_item(void* self) noexcept;
 
   event_loop* loop_ = nullptr;
   task_base* all_prev_ = nullptr;
@@ -231,6 +147,17 @@ class wait_node : public timer_node {
     t.parked_on_ = this;
     t.parked_ops_ = ops;
     if (t.must_cancel_ && cancel(ops)) t.must_cancel_ = false;
+  }
+  // Parks and completes at once: the task steps again on the next iteration (asyncio's bare
+  // `yield`). A cancellation pending or arriving meanwhile is raised at that step.
+  void park_done(std::coroutine_handle<> h) {
+    task_base* t = &running_task();
+    task_ = t;
+    state_ = state::done;
+    t->continuation_ = h;
+    t->parked_on_ = this;
+    t->parked_ops_ = nullptr;
+    t->schedule();
   }
   // Like park(), and done at `deadline` unless woken first (timed_out() then says so).
   void park_until(std::coroutine_handle<> h, clock::time_point deadline,

@@ -2,7 +2,9 @@
 #include <atomic>
 #include <chrono>
 #include <concepts>
+#include <ratio>
 #include <concur/aio/errors.hpp>
+#include <concur/aio/intrusive_list.hpp>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -35,10 +37,21 @@ namespace detail {
 // clock::duration::max() / min() instead of overflowing (hours::max() means "forever").
 template <class Rep, class Period>
 constexpr clock::duration saturating_ceil(std::chrono::duration<Rep, Period> d) noexcept {
-  using wide = std::chrono::duration<long double>;
-  if (wide(d) >= wide(clock::duration::max())) return clock::duration::max();
-  if (wide(d) <= wide(clock::duration::min())) return clock::duration::min();
-  return std::chrono::ceil<clock::duration>(d);
+  using D = std::chrono::duration<Rep, Period>;
+  if constexpr (std::chrono::treat_as_floating_point_v<Rep>) {
+    using wide = std::chrono::duration<long double>;
+    if (!(wide(d) < wide(clock::duration::max()))) return clock::duration::max();  // and NaN
+    if (wide(d) <= wide(clock::duration::min())) return clock::duration::min();
+    return std::chrono::ceil<clock::duration>(d);
+  } else if constexpr (std::ratio_greater_equal_v<Period, clock::period>) {
+    // Coarser ticks (seconds, hours): only these can overflow when converted.
+    constexpr D top = std::chrono::duration_cast<D>(clock::duration::max());
+    if (d > top) return clock::duration::max();
+    if (d < -top) return clock::duration::min();
+    return std::chrono::ceil<clock::duration>(d);
+  } else {
+    return std::chrono::ceil<clock::duration>(d);
+  }
 }
 
 // One unit of work in the ready queue: two words, so scheduling never allocates.
@@ -385,6 +398,9 @@ class event_loop {
   void wait_fd(int fd, bool write, detail::wait_node* node);
   void cancel_wait_fd(int fd, bool write) noexcept;
   std::size_t timer_count() const noexcept { return timers_.size(); }
+  // Runs `l` (a task's done_listener) on the next iteration, with every other listener
+  // deferred meanwhile: one ready item a batch, as asyncio's call_soon'd done callbacks.
+  void defer_listener(detail::list_hook* l);
   // A task starts (ends) waiting for work done in another thread: while any such wait is
   // outstanding, virtual time does not jump (see use_virtual_time).
   void begin_external_wait() noexcept { ++external_waits_; }
@@ -417,6 +433,7 @@ class event_loop {
   void drain_threadsafe();
   void run_once();
   void run_last_iteration();
+  static void run_deferred_listeners(void* loop) noexcept;
   int poll_timeout_ms() const noexcept;
   bool jump_virtual_time() noexcept;
   void fire_due_timers() noexcept;
@@ -447,6 +464,8 @@ class event_loop {
   std::atomic<bool> stopping_{false};
 
   detail::task_base* all_tasks_ = nullptr;
+  detail::hook_list deferred_listeners_;
+  bool deferred_scheduled_ = false;
   std::size_t pending_tasks_ = 0;
   std::uint32_t task_ids_ = 0;
   exception_handler handler_;

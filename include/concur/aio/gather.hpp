@@ -259,7 +259,9 @@ task<std::tuple<outcome<typename child_value<Cs>::type>...>> gather_children_set
 // gather over a vector: each child's listener is linked right after the child is created,
 // while its frame is still in cache, and the children, their listeners and the counters share
 // one allocation. (The hot path of "spawn 200k tasks and gather them".) It is the node the
-// gathering task parks on.
+// gathering task parks on. Children are counted as they end; only the wake-up of the gathering
+// task is deferred (once, not once a child), so it resumes when asyncio's would: one
+// iteration for the done callbacks, one for the outer future's.
 template <class T, bool Owned>
 class range_gather : public wait_node {
  public:
@@ -275,11 +277,9 @@ class range_gather : public wait_node {
       if (first_failed_ == nullptr && child->exception_ptr()) first_failed_ = child;
       return;
     }
-    s.listener.owner = this;
-    s.listener.child = child;
-    s.listener.notify = &on_child_done;
-    s.listener.deferred = true;
-    child->add_done_listener(s.listener);
+    s.owner = this;
+    s.notify = &on_child_done;
+    child->add_done_listener(s);
     ++remaining_;
   }
 
@@ -323,16 +323,28 @@ class range_gather : public wait_node {
   }
 
  private:
-  struct slot {
+  // A child and its listener in one (56 bytes: a spawn-and-gather of 100k tasks keeps 100k).
+  struct slot : done_listener {
+    range_gather* owner = nullptr;
     task_handle<T> handle;
-    child_listener<range_gather> listener;
   };
   static void on_child_done(done_listener& l) noexcept {
-    auto& n = static_cast<child_listener<range_gather>&>(l);
-    range_gather* self = n.owner;
+    auto& s = static_cast<slot&>(l);
+    range_gather* self = s.owner;
+    task_base* child = s.handle.base();
+    bool was_finished = self->finished();
     --self->remaining_;
-    if (self->first_failed_ == nullptr && n.child->exception_ptr()) self->first_failed_ = n.child;
-    if (self->finished()) self->set_done();
+    if (self->first_failed_ == nullptr && child->exception_ptr()) self->first_failed_ = child;
+    if (!was_finished && self->finished() && self->pending()) {
+      self->wake_.owner = self;
+      self->wake_.notify = &on_finished;
+      self->task()->loop()->defer_listener(&self->wake_);
+    }
+  }
+  // One iteration after the last child (or the first failure): the hook leaves the loop's
+  // list by itself if the gather goes away first.
+  static void on_finished(done_listener& l) noexcept {
+    static_cast<child_listener<range_gather>&>(l).owner->set_done();
   }
   // Cancelling the gather cancels every child; the first cancellation then ends the wait.
   static bool cancel_children(wait_node& n) noexcept {
@@ -349,6 +361,7 @@ class range_gather : public wait_node {
   }
 
   std::vector<slot> slots_;
+  child_listener<range_gather> wake_;
   std::size_t remaining_ = 0;
   task_base* first_failed_ = nullptr;
   bool cancel_requested_ = false;

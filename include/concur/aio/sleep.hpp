@@ -18,8 +18,7 @@ class sleep_awaiter : public wait_node {
   void await_suspend(std::coroutine_handle<> h) {
     if (delay_ <= clock::duration::zero()) {
       // sleep(0): a bare yield; every other ready callback runs first.
-      park(h);
-      set_done();
+      park_done(h);
       return;
     }
     task_base& t = running_task();
@@ -30,6 +29,9 @@ class sleep_awaiter : public wait_node {
  private:
   clock::duration delay_;
 };
+
+// Out of line, so that sleep(seconds) stays small enough to inline.
+[[noreturn]] void throw_nan_delay();
 
 }  // namespace detail
 
@@ -42,7 +44,8 @@ detail::sleep_awaiter sleep(std::chrono::duration<Rep, Period> delay) noexcept {
 // asyncio.sleep(seconds) with a float, as in Python; value_error for NaN (3.13). Seconds
 // beyond what the clock can count mean "forever".
 inline detail::sleep_awaiter sleep(double seconds) {
-  if (std::isnan(seconds)) throw value_error("Invalid delay: NaN (not a number)");
+  if (seconds <= 0) return detail::sleep_awaiter(clock::duration::zero());  // the common sleep(0)
+  if (std::isnan(seconds)) detail::throw_nan_delay();
   return detail::sleep_awaiter(detail::saturating_ceil(std::chrono::duration<double>(seconds)));
 }
 
