@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "aio/aio_test_support.hpp"
 #include "aio/co_assert.hpp"
 
 using namespace std::chrono_literals;
@@ -43,7 +44,7 @@ TEST(AioGather, TupleOfMixedTypesInArgumentOrder) {
     static_assert(std::is_same_v<decltype(d), std::monostate>);
     EXPECT_EQ(h.result(), 3);  // a handle's value is copied, not moved out
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioGather, RunsConcurrently) {
@@ -56,9 +57,9 @@ TEST(AioGather, RunsConcurrently) {
     for (int i = 0; i < 50; ++i) EXPECT_EQ(values[static_cast<std::size_t>(i)], i);
     co_return loop.time() - t0;
   };
-  double took = aio::run(main());
-  EXPECT_GE(took, 0.019);
-  EXPECT_LT(took, 0.5);  // sequential would take at least 1 s (50 x 20 ms)
+  // Virtual time: exactly one 20 ms sleep; sequential would take 50 x 20 ms.
+  double took = aio_test::run(main());
+  EXPECT_NEAR(took, 0.020, 1e-6);
 }
 
 TEST(AioGather, FirstFailureRaisedOthersKeepRunning) {
@@ -73,7 +74,7 @@ TEST(AioGather, FirstFailureRaisedOthersKeepRunning) {
     release.set();
     EXPECT_EQ(co_await slow, 7);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioGather, ReturnExceptionsCollectsEverything) {
@@ -92,7 +93,7 @@ TEST(AioGather, ReturnExceptionsCollectsEverything) {
     EXPECT_FALSE(outs[0].has_value());
     EXPECT_TRUE(outs[1].has_value());
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioGather, CancellingTheAwaiterCancelsChildren) {
@@ -109,7 +110,7 @@ TEST(AioGather, CancellingTheAwaiterCancelsChildren) {
     EXPECT_TRUE(c1.cancelled());
     EXPECT_TRUE(c2.cancelled());
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioGather, EmptyRange) {
@@ -117,7 +118,7 @@ TEST(AioGather, EmptyRange) {
     auto v = co_await aio::gather(std::vector<aio::task<int>>{});
     EXPECT_TRUE(v.empty());
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioTimeout, WaitForReturnsOrRaisesTimeout) {
@@ -132,7 +133,7 @@ TEST(AioTimeout, WaitForReturnsOrRaisesTimeout) {
     co_await aio::sleep(1ms);
     EXPECT_EQ(co_await aio::timeout(50ms, value_after(5, 0ms)), 5);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioTimeout, ExternalCancelIsNotConvertedToTimeout) {
@@ -143,7 +144,7 @@ TEST(AioTimeout, ExternalCancelIsNotConvertedToTimeout) {
     t.cancel();
     EXPECT_THROW(co_await t, aio::cancelled_error);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioTimeout, NestedTimeoutsInnermostFires) {
@@ -162,7 +163,7 @@ TEST(AioTimeout, NestedTimeoutsInnermostFires) {
     }
     co_return which;
   };
-  EXPECT_EQ(aio::run(main()), 1);
+  EXPECT_EQ(aio_test::run(main()), 1);
 }
 
 TEST(AioWait, FirstCompletedAndAllCompleted) {
@@ -182,7 +183,7 @@ TEST(AioWait, FirstCompletedAndAllCompleted) {
     EXPECT_EQ(r2.done.size(), 2u);
     EXPECT_TRUE(r2.pending.empty());
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioWait, FirstExceptionAndTimeout) {
@@ -198,7 +199,7 @@ TEST(AioWait, FirstExceptionAndTimeout) {
     r2.pending[0].cancel();
     EXPECT_THROW(co_await aio::wait(std::vector<aio::task_handle<int>>{}), aio::value_error);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioAsCompleted, YieldsInCompletionOrder) {
@@ -213,7 +214,7 @@ TEST(AioAsCompleted, YieldsInCompletionOrder) {
     aio::as_completed<int> slow({aio::create_task(value_after(9, 1h))}, 5ms);
     EXPECT_THROW(co_await slow.next(), aio::timeout_error);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioAsCompleted, OrderIsCompletionOrderEvenWhenAllFinishedBeforeAsking) {
@@ -227,7 +228,7 @@ TEST(AioAsCompleted, OrderIsCompletionOrderEvenWhenAllFinishedBeforeAsking) {
     EXPECT_TRUE(ac.empty());
     EXPECT_THROW(co_await ac.next(), aio::invalid_state_error);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioShield, CancelReachesOnlyTheAwaiter) {
@@ -247,7 +248,7 @@ TEST(AioShield, CancelReachesOnlyTheAwaiter) {
     release.set();
     EXPECT_EQ(co_await inner, 8);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioTaskGroup, AllChildrenFinishBeforeGroupEnds) {
@@ -264,7 +265,7 @@ TEST(AioTaskGroup, AllChildrenFinishBeforeGroupEnds) {
     });
     EXPECT_EQ(finished, 5);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioTaskGroup, FirstFailureCancelsSiblingsAndBody) {
@@ -289,7 +290,7 @@ TEST(AioTaskGroup, FirstFailureCancelsSiblingsAndBody) {
     // The owner is not left cancelled.
     co_await aio::sleep(1ms);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioTaskGroup, CancellingOwnerCancelsChildren) {
@@ -308,5 +309,5 @@ TEST(AioTaskGroup, CancellingOwnerCancelsChildren) {
     EXPECT_TRUE(kids[0].cancelled());
     EXPECT_TRUE(kids[1].cancelled());
   };
-  aio::run(main());
+  aio_test::run(main());
 }

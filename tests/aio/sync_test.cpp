@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "aio/aio_test_support.hpp"
 #include "aio/co_assert.hpp"
 
 using namespace std::chrono_literals;
@@ -33,7 +34,7 @@ TEST(AioLock, MutualExclusionAndFifoOrder) {
     EXPECT_FALSE(lk.locked());
     EXPECT_THROW(lk.release(), aio::invalid_state_error);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioLock, CancelledWaiterDoesNotGetTheLock) {
@@ -50,7 +51,7 @@ TEST(AioLock, CancelledWaiterDoesNotGetTheLock) {
     lk.release();
     EXPECT_FALSE(lk.locked());  // the lock was not handed to the cancelled waiter
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioEvent, SetWakesAllWaiters) {
@@ -74,7 +75,7 @@ TEST(AioEvent, SetWakesAllWaiters) {
     ev.clear();
     EXPECT_THROW(co_await aio::wait_for(ev.wait(), 2ms), aio::timeout_error);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioCondition, NotifyAndWaitFor) {
@@ -97,7 +98,7 @@ TEST(AioCondition, NotifyAndWaitFor) {
     EXPECT_THROW(cond.notify(), aio::invalid_state_error);
     EXPECT_THROW(co_await cond.wait(), aio::invalid_state_error);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioCondition, CancelledWaitReacquiresLock) {
@@ -120,7 +121,7 @@ TEST(AioCondition, CancelledWaitReacquiresLock) {
     EXPECT_TRUE(held_after);
     EXPECT_FALSE(cond.locked());
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioSemaphore, BoundsConcurrency) {
@@ -141,7 +142,7 @@ TEST(AioSemaphore, BoundsConcurrency) {
     EXPECT_EQ(max_inside, 3);
     EXPECT_EQ(sem.value(), 3u);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioSemaphore, BoundedReleaseTooOftenThrows) {
@@ -159,7 +160,7 @@ TEST(AioSemaphore, BoundedReleaseTooOftenThrows) {
     plain.release();  // an unbounded semaphore may grow
     EXPECT_EQ(plain.value(), 1u);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioBarrier, ReleasesAllPartiesWithDistinctIndices) {
@@ -178,7 +179,7 @@ TEST(AioBarrier, ReleasesAllPartiesWithDistinctIndices) {
     EXPECT_EQ(idx, (std::vector<std::size_t>{0, 1, 2}));
     EXPECT_EQ(b.n_waiting(), 0u);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioBarrier, AbortBreaksWaiters) {
@@ -196,7 +197,7 @@ TEST(AioBarrier, AbortBreaksWaiters) {
     EXPECT_FALSE(b.broken());
     EXPECT_THROW(aio::barrier(0), aio::value_error);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioQueue, ProducerConsumerWithJoin) {
@@ -217,7 +218,7 @@ TEST(AioQueue, ProducerConsumerWithJoin) {
     consumer.cancel();
     EXPECT_THROW(q.task_done(), aio::value_error);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioQueue, NowaitVariantsAndKinds) {
@@ -261,7 +262,7 @@ TEST(AioQueue, ShutdownWakesGettersAndPutters) {
     co_await q2.join();  // immediate shutdown counted the dropped item as done
     EXPECT_THROW(co_await q2.get(), aio::queue_shut_down);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioQueue, CancelledGetterLosesNoItem) {
@@ -279,5 +280,5 @@ TEST(AioQueue, CancelledGetterLosesNoItem) {
       EXPECT_EQ(q.get_nowait(), 5);  // or the item stayed in the queue
     }
   };
-  aio::run(main());
+  aio_test::run(main());
 }

@@ -7,6 +7,8 @@
 #include <string>
 #include <thread>
 
+#include "aio/aio_test_support.hpp"
+
 using namespace std::chrono_literals;
 namespace aio = concur::aio;
 
@@ -33,7 +35,7 @@ aio::task<void> forever() {
 
 TEST(AioTask, ExceptionKeepsTypeThroughDeepChain) {
   try {
-    aio::run(thrower(500));
+    aio_test::run(thrower(500));
     FAIL() << "no exception";
   } catch (const custom_error& e) {
     EXPECT_EQ(e.depth, 42);
@@ -45,11 +47,11 @@ TEST(AioTask, VoidTaskAndMoveOnlyResult) {
     co_await aio::sleep(0);
     co_return std::make_unique<int>(7);
   };
-  auto p = aio::run(make());
+  auto p = aio_test::run(make());
   ASSERT_TRUE(p);
   EXPECT_EQ(*p, 7);
   int n = 0;
-  aio::run([](int& n) -> aio::task<void> {
+  aio_test::run([](int& n) -> aio::task<void> {
     n = 3;
     co_return;
   }(n));
@@ -82,7 +84,7 @@ TEST(AioTask, CreateTaskHandleQueries) {
     EXPECT_EQ(unnamed.get_name().rfind("Task-", 0), 0u);
     unnamed.cancel();
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioTask, CancelDeliversAtSuspensionPointAndCleanupRuns) {
@@ -103,7 +105,7 @@ TEST(AioTask, CancelDeliversAtSuspensionPointAndCleanupRuns) {
     EXPECT_FALSE(victim.cancel());
     EXPECT_THROW(victim.result(), aio::cancelled_error);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioTask, CancelBeforeStartNeverRunsBody) {
@@ -117,7 +119,7 @@ TEST(AioTask, CancelBeforeStartNeverRunsBody) {
     EXPECT_THROW(co_await t, aio::cancelled_error);
     EXPECT_FALSE(ran);
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioTask, TaskMayCatchCancellationAndGoOn) {
@@ -135,7 +137,7 @@ TEST(AioTask, TaskMayCatchCancellationAndGoOn) {
     EXPECT_EQ(co_await t, 9);
     EXPECT_FALSE(t.cancelled());
   };
-  aio::run(main());
+  aio_test::run(main());
 }
 
 TEST(AioTask, CancelledErrorIsNotAStdException) {
@@ -158,13 +160,13 @@ TEST(AioTask, CancelledErrorIsNotAStdException) {
     }
     co_return false;
   };
-  EXPECT_TRUE(aio::run(main()));
+  EXPECT_TRUE(aio_test::run(main()));
 }
 
 TEST(AioTask, UnretrievedExceptionIsReported) {
   std::vector<std::string> reports;
   {
-    aio::event_loop loop;
+    aio_test::test_loop loop;
     loop.set_exception_handler([&](aio::event_loop&, const aio::exception_context& ctx) {
       reports.push_back(ctx.message + "|" + ctx.task_name);
     });
@@ -184,7 +186,7 @@ TEST(AioTask, UnretrievedExceptionIsReported) {
 
 TEST(AioTask, RetrievedExceptionIsNotReported) {
   int reports = 0;
-  aio::event_loop loop;
+  aio_test::test_loop loop;
   loop.set_exception_handler([&](aio::event_loop&, const aio::exception_context&) { ++reports; });
   loop.run_until_complete([]() -> aio::task<void> {
     auto h = aio::create_task([]() -> aio::task<void> {
@@ -199,7 +201,7 @@ TEST(AioTask, RetrievedExceptionIsNotReported) {
 
 TEST(AioTask, RunCancelsRemainingTasksAtEnd) {
   auto cleaned = std::make_shared<int>(0);
-  aio::run([](std::shared_ptr<int> c) -> aio::task<void> {
+  aio_test::run([](std::shared_ptr<int> c) -> aio::task<void> {
     for (int i = 0; i < 10; ++i) {
       aio::create_task([](std::shared_ptr<int> c) -> aio::task<void> {
         struct on_exit {
@@ -218,7 +220,7 @@ TEST(AioTask, TasksDestroyedUnfinishedLeakNothing) {
   // Pending tasks of every kind are torn down with the loop; ASan checks for leaks.
   auto counter = std::make_shared<int>(0);
   {
-    aio::event_loop loop;
+    aio_test::test_loop loop;
     aio::event ev;
     aio::lock lk;
     aio::queue<std::string> q(1);
@@ -249,7 +251,7 @@ TEST(AioTask, TasksDestroyedUnfinishedLeakNothing) {
 TEST(AioTask, HandleOutlivesLoop) {
   aio::task_handle<int> kept;
   {
-    aio::event_loop loop;
+    aio_test::test_loop loop;
     loop.run_until_complete([](aio::task_handle<int>& kept) -> aio::task<void> {
       kept = aio::create_task([]() -> aio::task<int> {
         co_await aio::sleep(1h);
@@ -264,7 +266,7 @@ TEST(AioTask, HandleOutlivesLoop) {
 }
 
 TEST(AioTask, RunUntilCompleteInsideRunningLoopThrows) {
-  aio::run([]() -> aio::task<void> {
+  aio_test::run([]() -> aio::task<void> {
     aio::event_loop other;
     EXPECT_THROW(other.run_until_complete([]() -> aio::task<void> { co_return; }()),
                  aio::invalid_state_error);
@@ -273,7 +275,7 @@ TEST(AioTask, RunUntilCompleteInsideRunningLoopThrows) {
 }
 
 TEST(AioTask, AwaitingOutsideTaskThrowsAndSelfAwaitRejected) {
-  aio::run([]() -> aio::task<void> {
+  aio_test::run([]() -> aio::task<void> {
     auto h = aio::create_task([]() -> aio::task<void> { co_await aio::sleep(1ms); }());
     aio::task<void> empty;
     EXPECT_THROW(co_await empty, aio::invalid_state_error);
