@@ -249,12 +249,14 @@ TEST(CpyTaskGroup, Cancellation) {
         throw;
       }
     };
-    auto r = aio::create_task([&]() -> aio::task<void> {
+    // What the task uses goes in as parameters: a capturing closure would die with this
+    // statement, long before the task runs.
+    auto r = aio::create_task([](int& NUM, decltype(foo) foo) -> aio::task<void> {
       co_await aio::with_task_group([&](aio::task_group& g) -> aio::task<void> {
         for (int i = 0; i < 5; ++i) g.create_task(foo(NUM));
         co_return;
       });
-    }());
+    }(NUM, foo));
     co_await aio::sleep(0.1);
     EXPECT_FALSE(r.done());
     r.cancel();
@@ -275,7 +277,7 @@ TEST(CpyTaskGroup, TaskGroup07) {
         throw;
       }
     };
-    auto r = aio::create_task([&]() -> aio::task<void> {
+    auto r = aio::create_task([](int& NUM, decltype(foo) foo) -> aio::task<void> {
       co_await aio::with_task_group([&](aio::task_group& g) -> aio::task<void> {
         for (int i = 0; i < 5; ++i) g.create_task(foo(NUM));
         try {
@@ -285,7 +287,7 @@ TEST(CpyTaskGroup, TaskGroup07) {
           throw;
         }
       });
-    }());
+    }(NUM, foo));
     co_await aio::sleep(0.1);
     EXPECT_FALSE(r.done());
     r.cancel();
