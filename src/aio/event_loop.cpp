@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <climits>
+#include <concur/aio/io.hpp>
 #include <concur/aio/sleep.hpp>
 #include <concur/aio/task.hpp>
 #include <concur/futures/thread_pool_executor.hpp>
@@ -330,7 +331,7 @@ event_loop::event_loop() {
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = wake_fd_;
+  ev.data.u64 = table_key(wake_fd_);
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) < 0) {
     int e = errno;
     ::close(wake_fd_);
@@ -690,7 +691,12 @@ void event_loop::poll(int timeout_ms) {
     throw_errno("epoll_wait");
   }
   for (int i = 0; i < n; ++i) {
-    int fd = events[i].data.fd;
+    std::uint64_t key = events[i].data.u64;
+    if ((key & 1u) == 0) {
+      reinterpret_cast<fd_watch*>(static_cast<std::uintptr_t>(key))->on_events(events[i].events);
+      continue;
+    }
+    int fd = static_cast<int>(key >> 1);
     if (fd == wake_fd_) {
       std::uint64_t count;
       [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof count);
@@ -746,7 +752,7 @@ void event_loop::update_fd(int fd, fd_entry& e) {
   if (want == e.mask) return;
   epoll_event ev{};
   ev.events = want;
-  ev.data.fd = fd;
+  ev.data.u64 = table_key(fd);
   if (want == 0) {
     // The fd may already be closed (epoll dropped it then): nothing to undo.
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &ev);
@@ -783,7 +789,7 @@ void event_loop::set_fd_callback(int fd, bool write, detail::callback_node* node
     throw;
   }
   fd_slot& slot = write ? e->write : e->read;
-  if (slot.node != nullptr) {
+  if (slot.node != nullptr || e->watched) {
     node->release();
     throw invalid_state_error("fd " + std::to_string(fd) + " is already awaited by a task");
   }
@@ -820,7 +826,7 @@ void event_loop::wait_fd(int fd, bool write, detail::wait_node* node) {
   check_open();
   fd_entry& e = entry_for(fd);
   fd_slot& slot = write ? e.write : e.read;
-  if (slot.cb != nullptr || slot.node != nullptr) {
+  if (slot.cb != nullptr || slot.node != nullptr || e.watched) {
     throw invalid_state_error("fd " + std::to_string(fd) + " already has a " +
                               (write ? "writer" : "reader"));
   }
@@ -831,6 +837,43 @@ void event_loop::wait_fd(int fd, bool write, detail::wait_node* node) {
     slot.node = nullptr;
     throw;
   }
+}
+
+void fd_watch::on_events(std::uint32_t events) noexcept {
+  bool hangup = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+  bool readable = hangup || (events & EPOLLIN) != 0;
+  bool writable = (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+  if (hangup) hung_up_ = true;
+  if (readable) read_ready_ = true;
+  if (writable) write_ready_ = true;
+  on_ready(readable, writable);
+}
+
+void event_loop::add_watch(int fd, fd_watch* w) {
+  check_open();
+  fd_entry& e = entry_for(fd);
+  if (e.mask != 0 || e.watched) {
+    throw invalid_state_error("fd " + std::to_string(fd) + " is already watched by the loop");
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = reinterpret_cast<std::uintptr_t>(w);
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    throw std::system_error(errno, std::generic_category(),
+                            "epoll_ctl(add fd " + std::to_string(fd) + ")");
+  }
+  e.watched = true;
+  ++fds_registered_;
+}
+
+void event_loop::remove_watch(int fd) noexcept {
+  // The loop may already have torn its table down (the watch's owner is a frame it destroys).
+  if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
+  fd_entry& e = fds_[static_cast<std::size_t>(fd)];
+  if (!e.watched) return;
+  e.watched = false;
+  --fds_registered_;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
 void event_loop::cancel_wait_fd(int fd, bool write) noexcept {

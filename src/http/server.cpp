@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -15,6 +14,7 @@
 #include <charconv>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <system_error>
 
 #include "concur/aio/io.hpp"
@@ -118,56 +118,20 @@ std::int64_t coarse_now() noexcept {
   return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-// Readiness of one descriptor in the loop's private edge-triggered epoll set. The loop's own
-// add_reader/readable() re-arm epoll on every wait (two epoll_ctl calls per request); an inner
-// edge-triggered set registers each socket once, and the outer loop watches only its fd.
-struct watch {
-  int fd = -1;
-  bool read_ready = false;
-  bool write_ready = false;
-  bool expired = false;  // set by the sweeper or shutdown: give up waiting
-  aio::detail::wait_slot reader;
-  aio::detail::wait_slot writer;
-
-  void wake(bool write) noexcept { (write ? writer : reader).wake(); }
-  void expire() noexcept {
-    expired = true;
-    wake(false);
-    wake(true);
-  }
-};
-
-// co_await ready(w, write): suspends until the edge arrives or the watch expires.
-class ready_awaiter : public aio::detail::wait_slot::awaiter {
- public:
-  ready_awaiter(watch& w, bool write) noexcept
-      : awaiter(write ? w.writer : w.reader, std::nullopt), w_(w), write_(write) {}
-  bool await_ready() const noexcept {
-    return w_.expired || (write_ ? w_.write_ready : w_.read_ready);
-  }
-  void await_resume() { awaiter::await_resume(); }
-
- private:
-  watch& w_;
-  bool write_;
-};
-
-ready_awaiter ready(watch& w, bool write) noexcept { return {w, write}; }
-
 struct connection;
 
 // Everything one serving loop owns. Lives in the frame of serve_on(), which outlives every task
-// it starts.
+// it starts. Its descriptors are watched by the loop's own epoll (aio::fd_watch, registered
+// once, edge-triggered), like every connection's socket.
 struct loop_state {
   loop_state(const application& a, const server_options& o, server::shared_state& s) noexcept
       : app(a), opt(o), shared(s) {}
   const application& app;
   const server_options& opt;
   server::shared_state& shared;
-  int epfd = -1;
-  watch listener;
-  watch stopper;
-  watch signals;
+  std::optional<aio::fd_watch> listener;
+  std::optional<aio::fd_watch> stopper;
+  std::optional<aio::fd_watch> signals;
   connection* head = nullptr;  // intrusive list of open connections
   std::size_t count = 0;
   bool stopping = false;
@@ -175,37 +139,8 @@ struct loop_state {
   char date[40] = {};
   std::size_t date_len = 0;
 
-  void pump() noexcept;
   std::string_view date_header() noexcept;
 };
-
-void loop_state::pump() noexcept {
-  epoll_event events[256];
-  for (;;) {
-    int n = ::epoll_wait(epfd, events, 256, 0);
-    if (n <= 0) return;
-    for (int i = 0; i < n; ++i) {
-      auto* w = static_cast<watch*>(events[i].data.ptr);
-      auto ev = events[i].events;
-      if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) != 0) {
-        w->read_ready = true;
-        w->wake(false);
-      }
-      if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) {
-        w->write_ready = true;
-        w->wake(true);
-      }
-      if (w == &signals) {
-        // SIGINT/SIGTERM (run_app): the same graceful shutdown as server::shutdown().
-        signalfd_siginfo info{};
-        while (::read(signals.fd, &info, sizeof info) == sizeof info) {
-        }
-        shared.request_shutdown();
-      }
-    }
-    if (n < 256) return;
-  }
-}
 
 std::string_view loop_state::date_header() noexcept {
   timespec ts{};
@@ -221,23 +156,16 @@ std::string_view loop_state::date_header() noexcept {
   return {date, date_len};
 }
 
-void add_to_epoll(int epfd, watch& w, std::uint32_t events) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.ptr = &w;
-  if (::epoll_ctl(epfd, EPOLL_CTL_ADD, w.fd, &ev) < 0)
-    throw std::system_error(errno, std::generic_category(), "epoll_ctl(server fd)");
-}
-
 enum class phase { idle, reading, handling, writing, lingering };
 
 struct connection {
-  connection(loop_state& l, int fd, std::string peer_name)
+  connection(loop_state& l, net::fd_handle fd, std::string peer_name)
       : ls(l),
+        sock(std::move(fd)),
+        w(aio::get_running_loop(), sock.get()),
         p(message_kind::request,
           parser_limits{l.opt.max_header_bytes, l.opt.max_header_count, l.opt.max_body_bytes}),
         in(new char[in_capacity]) {
-    w.fd = fd;
     req.set_peer(std::move(peer_name));
     since = coarse_now();
     next = ls.head;
@@ -254,8 +182,7 @@ struct connection {
     if (ls.head == this) ls.head = next;
     --ls.count;
     ls.shared.open.fetch_sub(1, std::memory_order_relaxed);
-    ::epoll_ctl(ls.epfd, EPOLL_CTL_DEL, w.fd, nullptr);
-    ::close(w.fd);
+    // Members go in reverse: the watch leaves the epoll set, then the socket closes.
   }
 
   void set_phase(phase next_phase) noexcept {
@@ -265,15 +192,22 @@ struct connection {
     }
   }
 
+  int fd() const noexcept { return sock.get(); }
+
   static constexpr std::size_t in_capacity = 16 * 1024;
   loop_state& ls;
-  watch w;
+  net::fd_handle sock;
+  aio::fd_watch w;
   parser p;
   web_request req;
   std::unique_ptr<char[]> in;
   std::size_t in_len = 0;
   std::size_t in_pos = 0;
   std::string out;
+  std::size_t sent = 0;  // of out
+  bool keep = true;      // the connection stays open after this batch
+  bool sent_continue = false;
+  bool linger = false;
   phase ph = phase::idle;
   std::int64_t since = 0;
   aio::task_handle<void> task;
@@ -349,9 +283,155 @@ web_response response_for(const web_exception& e) {
   return r;
 }
 
-// Sends what is possible without waiting (for the 408 of an expired slow request).
+// Sends what is possible without waiting (the 408 of an expired slow request, the 400 of one
+// cut short).
 void send_now(int fd, std::string_view data) noexcept {
   [[maybe_unused]] auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+constexpr std::string_view timeout_408 =
+    "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Content-Length: 24\r\nConnection: close\r\n\r\n408: Request Timeout\r\n\r\n";
+constexpr std::string_view incomplete_400 =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Content-Length: 47\r\nConnection: close\r\n\r\n400: the request ended before it was complete\r\n";
+
+// ---- the steps of one connection: the awaits stay in connection_main, the work is here
+
+// Answers are batched up to this size before they are sent.
+constexpr std::size_t batch_limit = 256 * 1024;
+
+enum class parsed { need_more, request, bad };
+
+// Read head / read body: feeds the buffered bytes to the parser until a request is complete.
+parsed parse_buffered(connection& c) {
+  std::size_t used = 0;
+  try {
+    used = c.p.feed(std::string_view(c.in.get() + c.in_pos, c.in_len - c.in_pos));
+  } catch (const parse_error& e) {
+    append_response(c.out, c.ls, web_response(e.status_hint(), e.what()), false, false, 1);
+    c.keep = false;
+    c.linger = true;
+    return parsed::bad;
+  }
+  c.in_pos += used;
+  if (c.p.message_complete()) return parsed::request;
+  if (c.p.headers_complete() && !c.sent_continue &&
+      iequals(c.p.headers().get("Expect", ""), "100-continue")) {
+    c.out.append("HTTP/1.1 100 Continue\r\n\r\n");
+    c.sent_continue = true;
+  }
+  return parsed::need_more;
+}
+
+struct request_info {
+  bool head = false;
+  int minor = 1;
+  bool keep_alive = true;
+  std::optional<web_response> early;  // the answer, when the request cannot be dispatched
+};
+
+// Moves the parsed request into c.req (reusing its buffers) and readies the parser for the next.
+request_info take_request(connection& c) {
+  c.set_phase(phase::handling);
+  c.sent_continue = false;
+  web_request& req = c.req;
+  req.clear();
+  request_info info;
+  info.minor = c.p.http_minor();
+  info.keep_alive = c.p.keep_alive() && !c.p.upgrade();
+  try {
+    req.set_target(c.p.method(), c.p.target());
+    info.head = req.method() == "HEAD";
+  } catch (const web_exception& e) {
+    info.early = response_for(e);
+    info.keep_alive = false;
+  }
+  req.mutable_headers() = c.p.headers();
+  req.mutable_body().assign(c.p.body());
+  req.set_version(c.p.http_major(), info.minor);
+  req.set_keep_alive(info.keep_alive);
+  c.p.reset();
+  c.ls.shared.requests.fetch_add(1, std::memory_order_relaxed);
+  return info;
+}
+
+// Adds the response to the batch and decides whether the connection stays open.
+void answer(connection& c, const web_response& resp, const request_info& info) {
+  if (resp.close_connection || !info.keep_alive || c.ls.stopping) c.keep = false;
+  append_response(c.out, c.ls, resp, info.head, c.keep, info.minor);
+}
+
+enum class io_result { done, blocked, ended, failed };
+
+// Write: sends the batch; `blocked` when the socket's buffer is full.
+io_result try_send(connection& c) {
+  while (c.sent < c.out.size()) {
+    auto n = ::send(c.fd(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      c.w.write_blocked();
+      return io_result::blocked;
+    }
+    return io_result::failed;  // reset by the peer
+  }
+  c.out.clear();
+  c.sent = 0;
+  if (c.out.capacity() > 1024 * 1024) c.out.shrink_to_fit();
+  return io_result::done;
+}
+
+// Keep-alive: sets the phase the sweeper times while the connection waits for bytes.
+void await_next(connection& c) {
+  c.in_pos = c.in_len = 0;
+  c.set_phase(c.p.started() ? phase::reading : phase::idle);
+}
+
+// Reads what has arrived; `blocked` (without a syscall) when the socket is known to be empty,
+// `ended` at the peer's end of stream (which a half-close makes visible at once).
+io_result try_recv(connection& c) {
+  for (;;) {
+    if (!c.w.read_ready()) return io_result::blocked;
+    auto n = ::recv(c.fd(), c.in.get(), connection::in_capacity, 0);
+    if (n > 0) {
+      c.in_len = static_cast<std::size_t>(n);
+      // A short read drained the socket: the next edge says when more arrives.
+      if (c.in_len < connection::in_capacity) c.w.read_blocked();
+      if (c.ph == phase::idle) c.set_phase(phase::reading);
+      return io_result::done;
+    }
+    if (n == 0) return io_result::ended;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      c.w.read_blocked();
+      continue;
+    }
+    if (errno == EINTR) continue;
+    return io_result::failed;
+  }
+}
+
+// Closing with unread request bytes makes the kernel send RST, which can destroy the error
+// response before the client reads it: half-close, then drain what the client still sends,
+// for a bounded time and amount.
+aio::task<void> linger(connection& c) {
+  ::shutdown(c.fd(), SHUT_WR);
+  c.set_phase(phase::lingering);
+  std::size_t drained = 0;
+  while (drained < 4 * 1024 * 1024) {
+    c.in_pos = c.in_len = 0;
+    io_result r = try_recv(c);
+    if (r == io_result::done) {
+      drained += c.in_len;
+      continue;
+    }
+    if (r != io_result::blocked) break;
+    co_await c.w.readable();
+    if (c.w.interrupted()) break;
+  }
 }
 
 // Serves one connection until it closes. Returns normally in every case (a connection's end
@@ -362,59 +442,18 @@ aio::task<void> connection_main(std::unique_ptr<connection> owned) {
   std::unique_ptr<connection> self = std::move(owned);
   connection& c = *self;
   c.started = true;
-  loop_state& ls = c.ls;
-  bool keep = true;
-  bool sent_continue = false;
-  bool linger = false;
   try {
     for (;;) {
-      // Every complete request already buffered, answered in order into one output batch.
-      while (keep && c.in_pos < c.in_len && c.out.size() < 256 * 1024) {
-        std::size_t used = 0;
-        try {
-          used = c.p.feed(std::string_view(c.in.get() + c.in_pos, c.in_len - c.in_pos));
-        } catch (const parse_error& e) {
-          append_response(c.out, ls, web_response(e.status_hint(), e.what()), false, false, 1);
-          keep = false;
-          linger = true;
-          break;
-        }
-        c.in_pos += used;
-        if (!c.p.message_complete()) {
-          if (c.p.headers_complete() && !sent_continue &&
-              iequals(c.p.headers().get("Expect", ""), "100-continue")) {
-            c.out.append("HTTP/1.1 100 Continue\r\n\r\n");
-            sent_continue = true;
-          }
-          break;
-        }
-        c.set_phase(phase::handling);
-        sent_continue = false;
-        web_request& req = c.req;
-        req.clear();
-        bool head = false;
-        int minor = c.p.http_minor();
-        bool keep_alive = c.p.keep_alive() && !c.p.upgrade();
+      // Every complete request already buffered, answered in order into one batch.
+      while (c.keep && c.in_pos < c.in_len && c.out.size() < batch_limit) {
+        if (parse_buffered(c) != parsed::request) break;
+        request_info info = take_request(c);
         web_response resp;
-        bool have_response = false;
-        try {
-          req.set_target(c.p.method(), c.p.target());
-          head = req.method() == "HEAD";
-        } catch (const web_exception& e) {
-          resp = response_for(e);
-          have_response = true;
-          keep_alive = false;
-        }
-        // Copy-assigning reuses the request's buffers from the previous request.
-        req.mutable_headers() = c.p.headers();
-        req.mutable_body().assign(c.p.body());
-        req.set_version(c.p.http_major(), minor);
-        req.set_keep_alive(keep_alive);
-        c.p.reset();
-        ls.shared.requests.fetch_add(1, std::memory_order_relaxed);
-        if (!have_response) {
+        if (info.early) {
+          resp = std::move(*info.early);
+        } else {
           try {
-            resp = co_await ls.app.handle(req);
+            resp = co_await c.ls.app.handle(c.req);
           } catch (const web_exception& e) {
             resp = response_for(e);
           } catch (const aio::cancelled_error&) {
@@ -423,92 +462,31 @@ aio::task<void> connection_main(std::unique_ptr<connection> owned) {
             resp = status_response(500);
           }
         }
-        if (resp.close_connection || !keep_alive || ls.stopping) keep = false;
-        append_response(c.out, ls, resp, head, keep, minor);
+        answer(c, resp, info);
       }
-
-      // One write for the whole batch.
-      std::size_t sent = 0;
-      while (sent < c.out.size()) {
-        auto n = ::send(c.w.fd, c.out.data() + sent, c.out.size() - sent, MSG_NOSIGNAL);
-        if (n > 0) {
-          sent += static_cast<std::size_t>(n);
-          continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-          c.w.write_ready = false;
-          c.set_phase(phase::writing);
-          co_await ready(c.w, true);
-          if (c.w.expired) co_return;  // the client stopped reading
-          continue;
-        }
-        co_return;  // reset by the peer
+      // One send for the whole batch.
+      for (io_result r; (r = try_send(c)) != io_result::done;) {
+        if (r == io_result::failed) co_return;
+        c.set_phase(phase::writing);
+        co_await c.w.writable();
+        if (c.w.interrupted()) co_return;  // the client stopped reading
       }
-      c.out.clear();
-      if (c.out.capacity() > 1024 * 1024) c.out.shrink_to_fit();
-      if (!keep) break;
+      if (!c.keep) break;
       if (c.in_pos < c.in_len) continue;
-
-      // Wait for more bytes.
-      c.in_pos = c.in_len = 0;
-      if (c.p.started()) {
-        c.set_phase(phase::reading);
-      } else {
-        if (ls.stopping) break;
-        c.set_phase(phase::idle);
-      }
-      if (!c.w.read_ready) {
-        co_await ready(c.w, false);
-        if (c.w.expired) {
-          if (c.ph == phase::reading) {
-            send_now(c.w.fd,
-                     "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; "
-                     "charset=utf-8\r\nContent-Length: 24\r\nConnection: close\r\n\r\n"
-                     "408: Request Timeout\r\n\r\n");
-          }
+      await_next(c);
+      if (c.ph == phase::idle && c.ls.stopping) break;
+      io_result r;
+      while ((r = try_recv(c)) == io_result::blocked) {
+        co_await c.w.readable();
+        if (c.w.interrupted()) {
+          if (c.ph == phase::reading) send_now(c.fd(), timeout_408);
           co_return;
         }
       }
-      auto n = ::recv(c.w.fd, c.in.get(), connection::in_capacity, 0);
-      if (n > 0) {
-        c.in_len = static_cast<std::size_t>(n);
-        // A short read drained the socket: the next edge will say when more arrives.
-        if (c.in_len < connection::in_capacity) c.w.read_ready = false;
-        if (c.ph == phase::idle) c.set_phase(phase::reading);
-        continue;
-      }
-      if (n == 0) break;  // the client closed
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        c.w.read_ready = false;
-        continue;
-      }
-      if (errno == EINTR) continue;
-      break;
+      if (r == io_result::ended && c.p.started()) send_now(c.fd(), incomplete_400);
+      if (r != io_result::done) break;
     }
-    if (linger) {
-      // Closing with unread request bytes makes the kernel send RST, which can destroy the
-      // error response before the client reads it: half-close, then drain what the client
-      // still sends, for a bounded time.
-      ::shutdown(c.w.fd, SHUT_WR);
-      c.set_phase(phase::lingering);
-      std::size_t drained = 0;
-      while (drained < 4 * 1024 * 1024) {
-        if (!c.w.read_ready) co_await ready(c.w, false);
-        if (c.w.expired) break;
-        auto n = ::recv(c.w.fd, c.in.get(), connection::in_capacity, 0);
-        if (n > 0) {
-          drained += static_cast<std::size_t>(n);
-          continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-          c.w.read_ready = false;
-          continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        break;
-      }
-    }
+    if (c.linger) co_await linger(c);
   } catch (const aio::cancelled_error&) {
     // Forced close at the end of a shutdown.
   } catch (...) {
@@ -537,7 +515,7 @@ void expire_stale(loop_state& ls) noexcept {
       case phase::handling:
         continue;
     }
-    if (now - c->since > limit) c->w.expire();
+    if (now - c->since > limit) c->w.interrupt();
   }
 }
 
@@ -569,16 +547,17 @@ std::string peer_name(const sockaddr_storage& addr) {
 }
 
 aio::task<void> accept_loop(loop_state& ls) {
+  aio::fd_watch& listener = *ls.listener;
   for (;;) {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
-    int fd = ::accept4(ls.listener.fd, reinterpret_cast<sockaddr*>(&addr), &len,
+    int fd = ::accept4(listener.fd(), reinterpret_cast<sockaddr*>(&addr), &len,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        ls.listener.read_ready = false;
-        co_await ready(ls.listener, false);
-        if (ls.listener.expired) co_return;
+        listener.read_blocked();
+        co_await listener.readable();
+        if (listener.interrupted()) co_return;
         continue;
       }
       if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -586,22 +565,30 @@ aio::task<void> accept_loop(loop_state& ls) {
       co_await aio::sleep(std::chrono::milliseconds(50));
       continue;
     }
+    net::fd_handle sock(fd);
     ls.shared.accepted.fetch_add(1, std::memory_order_relaxed);
     net::set_nodelay(fd);
-    std::unique_ptr<connection> c;
     try {
-      c = std::make_unique<connection>(ls, fd, peer_name(addr));
-    } catch (...) {
-      ::close(fd);
-      continue;
-    }
-    auto* raw = c.get();
-    try {
-      add_to_epoll(ls.epfd, raw->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+      auto c = std::make_unique<connection>(ls, std::move(sock), peer_name(addr));
+      auto* raw = c.get();
       raw->task = aio::create_task(connection_main(std::move(c)));
     } catch (...) {
-      // c still owns the connection when create_task did not take it: it closes here.
+      // Whatever did not take the connection (out of memory, a full fd table) closed it.
     }
+  }
+}
+
+// run_app's SIGINT/SIGTERM: the same graceful shutdown as server::shutdown().
+aio::task<void> watch_signals(loop_state& ls) {
+  aio::fd_watch& signals = *ls.signals;
+  for (;;) {
+    signalfd_siginfo info{};
+    bool got = false;
+    while (::read(signals.fd(), &info, sizeof info) == sizeof info) got = true;
+    if (got) ls.shared.request_shutdown();
+    signals.read_blocked();
+    co_await signals.readable();
+    if (signals.interrupted()) co_return;
   }
 }
 
@@ -619,30 +606,20 @@ aio::task<void> finish(aio::task_handle<T> h) {
 aio::task<void> serve_on(const application& app, const server_options& opt,
                          server::shared_state& shared, std::size_t index) {
   loop_state ls(app, opt, shared);
-  net::fd_handle epfd(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epfd) throw std::system_error(errno, std::generic_category(), "epoll_create1");
-  ls.epfd = epfd.get();
-  ls.listener.fd = shared.listeners.at(index).get();
-  ls.stopper.fd = shared.stop_fds.at(index).get();
-  add_to_epoll(ls.epfd, ls.listener, EPOLLIN | EPOLLET);
-  add_to_epoll(ls.epfd, ls.stopper, EPOLLIN | EPOLLET);
-  if (index == 0 && shared.signal_fd >= 0) {
-    ls.signals.fd = shared.signal_fd;
-    add_to_epoll(ls.epfd, ls.signals, EPOLLIN | EPOLLET);
-  }
   auto& loop = aio::get_running_loop();
-  loop.add_reader(ls.epfd, [&ls] { ls.pump(); });
-  struct reader_guard {
-    aio::event_loop& loop;
-    int fd;
-    ~reader_guard() { loop.remove_reader(fd); }
-  } guard{loop, ls.epfd};
+  ls.listener.emplace(loop, shared.listeners.at(index).get());
+  ls.stopper.emplace(loop, shared.stop_fds.at(index).get());
+  aio::task_handle<void> signal_watcher;
+  if (index == 0 && shared.signal_fd >= 0) {
+    ls.signals.emplace(loop, shared.signal_fd);
+    signal_watcher = aio::create_task(watch_signals(ls));
+  }
 
   auto acceptor = aio::create_task(accept_loop(ls));
   auto sweeper = aio::create_task(sweep(ls));
   bool cancelled = false;
   try {
-    co_await ready(ls.stopper, false);
+    co_await ls.stopper->readable();
   } catch (const aio::cancelled_error&) {
     cancelled = true;
   }
@@ -650,19 +627,19 @@ aio::task<void> serve_on(const application& app, const server_options& opt,
   // Graceful shutdown: stop accepting, close idle connections, let the others finish the
   // request in flight (bounded), then cancel what is left.
   ls.stopping = true;
-  ls.listener.expire();
+  ls.listener->interrupt();
   co_await finish(std::move(acceptor));
-  ::epoll_ctl(ls.epfd, EPOLL_CTL_DEL, ls.listener.fd, nullptr);
+  ls.listener.reset();
   shared.listeners.at(index).reset();
   for (auto* c = ls.head; c != nullptr; c = c->next) {
-    if (c->ph == phase::idle) c->w.expire();
+    if (c->ph == phase::idle) c->w.interrupt();
   }
   auto deadline = coarse_now() + (cancelled ? 0 : opt.shutdown_timeout.count());
   while (ls.count > 0 && coarse_now() < deadline) {
     co_await aio::sleep(std::chrono::milliseconds(5));
   }
   for (auto* c = ls.head; c != nullptr; c = c->next) {
-    c->w.expire();
+    c->w.interrupt();
     // A task that has not started yet would be dropped unstarted with its connection
     // inside; it starts next, sees the shutdown and ends by itself.
     if (c->started && c->task.valid()) c->task.cancel();
@@ -671,6 +648,10 @@ aio::task<void> serve_on(const application& app, const server_options& opt,
     co_await aio::sleep(std::chrono::milliseconds(1));
   }
   co_await finish(std::move(sweeper));
+  if (ls.signals) {
+    ls.signals->interrupt();
+    co_await finish(std::move(signal_watcher));
+  }
   if (cancelled) throw aio::cancelled_error();
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <set>
 #include <thread>
@@ -301,6 +303,86 @@ TEST(ServerTimeouts, SlowClientGets408) {
   EXPECT_EQ(r->status, 408);
   EXPECT_TRUE(c.closed_by_peer());
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
+}
+
+// The timeouts here are an hour, so that only the server seeing the peer's half-close can end
+// these exchanges; the 10 s reads are bounds against a hang, not timings.
+http::server_options patient() {
+  http::server_options o = local();
+  o.request_timeout = 1h;
+  o.keep_alive_timeout = 1h;
+  return o;
+}
+
+// A client that shuts down its sending side in the middle of a body gets a 400 and the close at
+// once. Data and FIN are sent together: the FIN's edge comes with the data's.
+TEST(ServerHalfClose, PartialBodyThenShutdownIsAnsweredAtOnce) {
+  http::server srv(sample_app(), patient());
+  srv.start();
+  raw_client c(srv.port());
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial"));
+  ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+  auto r = c.read_response(10s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_FALSE(r->keep_alive);
+  EXPECT_TRUE(c.closed_by_peer(10s));
+}
+
+// The same with the headers cut short.
+TEST(ServerHalfClose, PartialHeadThenShutdownIsAnsweredAtOnce) {
+  http::server srv(sample_app(), patient());
+  srv.start();
+  raw_client c(srv.port());
+  ASSERT_TRUE(c.send("GET /posts/1 HTTP/1.1\r\nHo"));
+  ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+  auto r = c.read_response(10s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_TRUE(c.closed_by_peer(10s));
+}
+
+// A complete request followed at once by the half-close gets its response, then the close.
+TEST(ServerHalfClose, CompleteRequestThenShutdownGetsItsResponseThenTheClose) {
+  http::server srv(sample_app(), patient());
+  srv.start();
+  raw_client c(srv.port());
+  ASSERT_TRUE(c.send(get_request("/posts/7")));
+  ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+  auto r = c.read_response(10s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("\"id\":7"), std::string::npos) << r->body;
+  EXPECT_TRUE(c.closed_by_peer(10s));
+  EXPECT_TRUE(c.pending().empty());
+}
+
+// Pipelined requests and the half-close in one write: every request is answered, in order.
+TEST(ServerHalfClose, PipelinedRequestsThenShutdownAreAllAnswered) {
+  http::server srv(sample_app(), patient());
+  srv.start();
+  raw_client c(srv.port());
+  ASSERT_TRUE(c.send(get_request("/posts/1") + get_request("/posts/2") + get_request("/posts/3")));
+  ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+  for (int id = 1; id <= 3; ++id) {
+    auto r = c.read_response(10s);
+    ASSERT_TRUE(r) << "response " << id;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_NE(r->body.find("\"id\":" + std::to_string(id)), std::string::npos) << r->body;
+  }
+  EXPECT_TRUE(c.closed_by_peer(10s));
+}
+
+// A keep-alive connection between requests that half-closes is closed without a response.
+TEST(ServerHalfClose, IdleConnectionThatHalfClosesIsClosedSilently) {
+  http::server srv(sample_app(), patient());
+  srv.start();
+  raw_client c(srv.port());
+  ASSERT_TRUE(c.send(get_request("/posts/1")));
+  ASSERT_TRUE(c.read_response(10s));
+  ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+  EXPECT_TRUE(c.closed_by_peer(10s));
+  EXPECT_TRUE(c.pending().empty());
 }
 
 TEST(ServerTimeouts, IdleKeepAliveConnectionCloses) {

@@ -30,6 +30,7 @@ template <class T = void>
 class task;
 template <class T = void>
 class task_handle;
+class fd_watch;
 
 namespace detail {
 
@@ -409,6 +410,7 @@ class event_loop {
 
  private:
   friend class detail::task_base;
+  friend class fd_watch;
   struct fd_slot {
     detail::callback_node* cb = nullptr;  // add_reader/add_writer callback
     detail::wait_node* node = nullptr;    // or one task awaiting readable/writable
@@ -417,7 +419,15 @@ class event_loop {
     fd_slot read;
     fd_slot write;
     std::uint32_t mask = 0;  // events currently registered with epoll
+    bool watched = false;    // registered for good by an fd_watch
   };
+  // What epoll hands back: an fd_watch (a pointer, low bit 0) or an entry of the fd table
+  // (fd << 1 | 1), so a watch's edge reaches it without a table lookup.
+  static std::uint64_t table_key(int fd) noexcept {
+    return (static_cast<std::uint64_t>(fd) << 1) | 1u;
+  }
+  void add_watch(int fd, fd_watch* w);
+  void remove_watch(int fd) noexcept;
 
   template <class T>
   void run_until_done(const task_handle<T>& h);
