@@ -112,6 +112,9 @@ struct server::shared_state {
 
 namespace {
 
+// Literals with their length known at compile time: append() then needs no strlen.
+using namespace std::string_view_literals;
+
 std::int64_t coarse_now() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -234,34 +237,34 @@ void append_field_text(std::string& out, std::string_view text) {
 void append_response(std::string& out, loop_state& ls, const web_response& r, bool head,
                      bool keep_alive, int minor) {
   int status = (r.status >= 100 && r.status <= 999) ? r.status : 500;
-  out.append("HTTP/1.1 ");
+  out.append("HTTP/1.1 "sv);
   append_number(out, static_cast<std::uint64_t>(status));
   out.push_back(' ');
   append_field_text(out, r.reason.empty() ? status_reason(status) : std::string_view(r.reason));
-  out.append("\r\n");
+  out.append("\r\n"sv);
   bool bodiless = status < 200 || status == 204 || status == 304;
   if (!r.content_type.empty() && !bodiless) {
-    out.append("Content-Type: ");
+    out.append("Content-Type: "sv);
     append_field_text(out, r.content_type);
-    out.append("\r\n");
+    out.append("\r\n"sv);
   }
   if (!bodiless) {
-    out.append("Content-Length: ");
+    out.append("Content-Length: "sv);
     append_number(out, r.body.size());
-    out.append("\r\n");
+    out.append("\r\n"sv);
   }
-  out.append("Date: ");
+  out.append("Date: "sv);
   out.append(ls.date_header());
-  out.append("\r\n");
+  out.append("\r\n"sv);
   if (!ls.opt.server_name.empty()) {
-    out.append("Server: ");
+    out.append("Server: "sv);
     append_field_text(out, ls.opt.server_name);
-    out.append("\r\n");
+    out.append("\r\n"sv);
   }
   if (!keep_alive) {
-    out.append("Connection: close\r\n");
+    out.append("Connection: close\r\n"sv);
   } else if (minor == 0) {
-    out.append("Connection: keep-alive\r\n");
+    out.append("Connection: keep-alive\r\n"sv);
   }
   for (const auto& [name, value] : r.headers) {
     // The server frames the message itself; a handler's framing fields would contradict it.
@@ -269,11 +272,11 @@ void append_response(std::string& out, loop_state& ls, const web_response& r, bo
         iequals(name, "Connection"))
       continue;
     append_field_text(out, name);
-    out.append(": ");
+    out.append(": "sv);
     append_field_text(out, value);
-    out.append("\r\n");
+    out.append("\r\n"sv);
   }
-  out.append("\r\n");
+  out.append("\r\n"sv);
   if (!head && !bodiless) out.append(r.body);
 }
 
@@ -318,7 +321,7 @@ parsed parse_buffered(connection& c) {
   if (c.p.message_complete()) return parsed::request;
   if (c.p.headers_complete() && !c.sent_continue &&
       iequals(c.p.headers().get("Expect", ""), "100-continue")) {
-    c.out.append("HTTP/1.1 100 Continue\r\n\r\n");
+    c.out.append("HTTP/1.1 100 Continue\r\n\r\n"sv);
     c.sent_continue = true;
   }
   return parsed::need_more;
@@ -328,24 +331,25 @@ struct request_info {
   bool head = false;
   int minor = 1;
   bool keep_alive = true;
-  std::optional<web_response> early;  // the answer, when the request cannot be dispatched
 };
 
-// Moves the parsed request into c.req (reusing its buffers) and readies the parser for the next.
-request_info take_request(connection& c) {
+// Moves the parsed request into c.req (reusing its buffers) and readies the parser for the
+// next. False when the request cannot be dispatched: `early` then holds its answer.
+bool take_request(connection& c, request_info& info, web_response& early) {
   c.set_phase(phase::handling);
   c.sent_continue = false;
   web_request& req = c.req;
   req.clear();
-  request_info info;
   info.minor = c.p.http_minor();
   info.keep_alive = c.p.keep_alive() && !c.p.upgrade();
+  bool dispatch = true;
   try {
     req.set_target(c.p.method(), c.p.target());
     info.head = req.method() == "HEAD";
   } catch (const web_exception& e) {
-    info.early = response_for(e);
+    early = response_for(e);
     info.keep_alive = false;
+    dispatch = false;
   }
   req.mutable_headers() = c.p.headers();
   req.mutable_body().assign(c.p.body());
@@ -353,7 +357,7 @@ request_info take_request(connection& c) {
   req.set_keep_alive(info.keep_alive);
   c.p.reset();
   c.ls.shared.requests.fetch_add(1, std::memory_order_relaxed);
-  return info;
+  return dispatch;
 }
 
 // Adds the response to the batch and decides whether the connection stays open.
@@ -447,11 +451,9 @@ aio::task<void> connection_main(std::unique_ptr<connection> owned) {
       // Every complete request already buffered, answered in order into one batch.
       while (c.keep && c.in_pos < c.in_len && c.out.size() < batch_limit) {
         if (parse_buffered(c) != parsed::request) break;
-        request_info info = take_request(c);
+        request_info info;
         web_response resp;
-        if (info.early) {
-          resp = std::move(*info.early);
-        } else {
+        if (take_request(c, info, resp)) {
           try {
             resp = co_await c.ls.app.handle(c.req);
           } catch (const web_exception& e) {
