@@ -1,8 +1,9 @@
 #pragma once
 // The transport under stream_reader / stream_writer (asyncio's selector transport): one
-// socket, an optional TLS engine, a read buffer filled by a persistent add_reader callback and
-// a write buffer flushed by add_writer while bytes wait. Coroutines park on one of two slots
-// (read side, write side) with an optional deadline; the callbacks wake them.
+// socket watched by the loop (aio::fd_watch, edge-triggered), an optional TLS engine, a read
+// buffer that the socket's edges fill (until it is empty, the stream ends or the buffer holds
+// twice the limit) and a write buffer flushed by the edges while bytes wait. Coroutines park on
+// one of two slots (read side, write side) with an optional deadline; the edges wake them.
 #include <exception>
 #include <memory>
 #include <optional>
@@ -73,8 +74,22 @@ class stream_core : public std::enable_shared_from_this<stream_core> {
   park_slot write_slot;
 
  private:
+  // The socket's registration with the loop: its edges drive the read pump and the flush.
+  class watch final : public aio::fd_watch {
+   public:
+    explicit watch(stream_core& core) : fd_watch(*core.loop_, core.fd_.get()), core_(core) {}
+
+   private:
+    void on_ready(bool readable, bool writable) noexcept override {
+      if (readable) core_.on_readable();
+      if (writable) core_.on_writable();
+    }
+    stream_core& core_;
+  };
+
   void on_readable() noexcept;
   void on_writable() noexcept;
+  bool read_some();
   void pump_read();
   void flush_now();
   void want_write();
@@ -87,6 +102,7 @@ class stream_core : public std::enable_shared_from_this<stream_core> {
 
   aio::event_loop* loop_;
   fd_handle fd_;
+  std::optional<watch> watch_;  // after fd_: leaves the epoll set before the socket closes
   std::string where_;
   std::optional<tls_engine> tls_;
   bool handshaking_ = false;
@@ -98,8 +114,8 @@ class stream_core : public std::enable_shared_from_this<stream_core> {
   park_slot closed_slot_;
   aio::handle linger_;
   std::exception_ptr error_;
-  bool reading_ = false;
-  bool writing_ = false;
+  bool reading_ = false;  // the edges fill the read buffer (false: paused, or not started)
+  bool writing_ = false;  // bytes wait for the socket to take them
   bool eof_ = false;
   bool write_eof_sent_ = false;
   bool closing_ = false;

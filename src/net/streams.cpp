@@ -34,8 +34,9 @@ bool fill_awaiter::await_ready() {
   if (!core) throw connection_error("read from a stream_reader that is not connected");
   before = core->buffered_size();
   if (core->read_done()) return true;
+  // Resuming reads at once what the socket already holds (its edge may have come meanwhile).
   core->ensure_reading();
-  return false;
+  return core->buffered_size() > before || core->read_done();
 }
 
 void fill_awaiter::await_suspend(std::coroutine_handle<> h) {
@@ -84,18 +85,17 @@ stream_core::stream_core(aio::event_loop& loop, fd_handle fd, std::string where,
       fd_(std::move(fd)),
       where_(std::move(where)),
       high_water_(high_water),
-      low_water_(high_water / 4) {}
-
-stream_core::~stream_core() {
-  if (reading_) loop_->remove_reader(fd_.get());
-  if (writing_) loop_->remove_writer(fd_.get());
-  linger_.cancel();
+      low_water_(high_water / 4) {
+  watch_.emplace(*this);
 }
+
+stream_core::~stream_core() { linger_.cancel(); }
 
 void stream_core::start_reading() {
   if (reading_ || closed_ || eof_ || error_) return;
-  loop_->add_reader(fd_.get(), [this] { on_readable(); });
   reading_ = true;
+  // Edge-triggered: what arrived before now gives no new edge; read it at once.
+  if (watch_->read_ready()) on_readable();
 }
 
 void stream_core::ensure_reading() noexcept {
@@ -108,51 +108,68 @@ void stream_core::ensure_reading() noexcept {
   }
 }
 
-void stream_core::pause_reading() noexcept {
-  if (reading_) {
-    loop_->remove_reader(fd_.get());
-    reading_ = false;
-  }
-}
+void stream_core::pause_reading() noexcept { reading_ = false; }
 
 void stream_core::consume(std::size_t n) noexcept {
   rbuf_.consume(n);
   if (!reading_ && !eof_ && !closing_ && !error_ && rbuf_.size() < limit) ensure_reading();
 }
 
-void stream_core::pump_read() {
-  if (!tls_) {
-    char* p = rbuf_.prepare(read_chunk);
-    ssize_t n = ::recv(fd_.get(), p, rbuf_.tail_room(), 0);
-    if (n > 0) {
-      rbuf_.commit(static_cast<std::size_t>(n));
-    } else if (n == 0) {
-      eof_ = true;
-    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      throw_errno(errno, "cannot read from", where_);
-    }
-    return;
-  }
+// One recv into the read buffer (or the TLS engine). False when the socket has nothing more
+// for now (EAGAIN, or a short read that emptied it: the next edge says when more comes) or the
+// stream ended. After the peer's hang-up a short read is not the end: the EOF is still to read.
+bool stream_core::read_some() {
   char cipher[16 * 1024];
-  ssize_t n = ::recv(fd_.get(), cipher, sizeof cipher, 0);
-  if (n > 0) {
-    tls_->receive(std::string_view(cipher, static_cast<std::size_t>(n)));
-  } else if (n == 0) {
-    // A peer that closes without close_notify: treated as EOF, as Python's
-    // suppress_ragged_eofs does; HTTP framing still detects truncated bodies.
-    eof_ = true;
-  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+  char* dst = cipher;
+  std::size_t room = sizeof cipher;
+  if (!tls_) {
+    dst = rbuf_.prepare(read_chunk);
+    room = rbuf_.tail_room();
+  }
+  ssize_t n = ::recv(fd_.get(), dst, room, 0);
+  if (n < 0) {
+    if (errno == EINTR) return true;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      watch_->read_blocked();
+      return false;
+    }
     throw_errno(errno, "cannot read from", where_);
   }
-  if (handshaking_) return;
-  drain_tls();
-  // Post-handshake messages (key updates, alerts) may need sending.
-  if (tls_->has_output()) {
-    tls_out_.clear();
-    tls_->take_output(tls_out_);
-    wbuf_.append(tls_out_);
-    flush_now();
-    if (!wbuf_.empty()) want_write();
+  if (n == 0) {
+    // For TLS, a peer that closes without close_notify: treated as EOF, as Python's
+    // suppress_ragged_eofs does; HTTP framing still detects truncated bodies.
+    eof_ = true;
+    return false;
+  }
+  if (!tls_) {
+    rbuf_.commit(static_cast<std::size_t>(n));
+  } else {
+    tls_->receive(std::string_view(cipher, static_cast<std::size_t>(n)));
+  }
+  if (static_cast<std::size_t>(n) < room) {
+    watch_->read_blocked();
+    return watch_->read_ready();
+  }
+  return true;
+}
+
+// Reads while the socket has bytes, reading is on and the buffer holds less than twice the
+// limit (then reading pauses until the reader consumes).
+void stream_core::pump_read() {
+  while (reading_ && !eof_ && rbuf_.size() < 2 * limit) {
+    bool more = read_some();
+    if (tls_ && !handshaking_) {
+      drain_tls();
+      // Post-handshake messages (key updates, alerts) may need sending.
+      if (tls_->has_output()) {
+        tls_out_.clear();
+        tls_->take_output(tls_out_);
+        wbuf_.append(tls_out_);
+        flush_now();
+        if (!wbuf_.empty()) want_write();
+      }
+    }
+    if (!more) break;
   }
 }
 
@@ -172,6 +189,7 @@ void stream_core::drain_tls() {
 }
 
 void stream_core::on_readable() noexcept {
+  if (!reading_) return;  // paused: the watch keeps the readiness for start_reading()
   std::size_t before = rbuf_.size();
   try {
     pump_read();
@@ -191,6 +209,7 @@ void stream_core::flush_now() {
     if (n > 0) {
       wbuf_.consume(static_cast<std::size_t>(n));
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      watch_->write_blocked();
       return;
     } else if (n < 0 && errno == EINTR) {
       continue;
@@ -207,16 +226,17 @@ void stream_core::flush_now() {
   }
 }
 
+// Called after a send said EAGAIN (or while a connect is in progress): the socket's next
+// writable edge continues.
 void stream_core::want_write() {
-  if (writing_ || closed_) return;
-  loop_->add_writer(fd_.get(), [this] { on_writable(); });
+  if (closed_) return;
   writing_ = true;
 }
 
 void stream_core::on_writable() noexcept {
+  if (!writing_) return;
   flush_now();
-  if (wbuf_.empty() && writing_) {
-    loop_->remove_writer(fd_.get());
+  if (wbuf_.empty()) {
     writing_ = false;
     if (write_eof_sent_ && !tls_) ::shutdown(fd_.get(), SHUT_WR);
     if (closing_) {
@@ -230,10 +250,7 @@ void stream_core::on_writable() noexcept {
 void stream_core::fail(std::exception_ptr e) noexcept {
   if (!error_) error_ = e;
   pause_reading();
-  if (writing_) {
-    loop_->remove_writer(fd_.get());
-    writing_ = false;
-  }
+  writing_ = false;
   wbuf_.clear();
   read_slot.wake();
   write_slot.wake();
@@ -242,7 +259,8 @@ void stream_core::fail(std::exception_ptr e) noexcept {
 
 aio::task<void> stream_core::finish_connecting(std::optional<aio::clock::time_point> deadline) {
   want_write();
-  co_await park_awaiter(write_slot, deadline, &where_, "connect to");
+  if (!watch_->write_ready()) co_await park_awaiter(write_slot, deadline, &where_, "connect to");
+  writing_ = false;
   finish_connect(fd_.get(), where_);
   peer = endpoint::peer_of(fd_.get());
   local = endpoint::local_of(fd_.get());
@@ -361,11 +379,9 @@ void stream_core::finish_close() noexcept {
   closed_ = true;
   eof_ = true;
   pause_reading();
-  if (writing_) {
-    loop_->remove_writer(fd_.get());
-    writing_ = false;
-  }
+  writing_ = false;
   linger_.cancel();
+  watch_.reset();
   fd_.reset();
   read_slot.wake();
   write_slot.wake();
@@ -646,11 +662,6 @@ class server_core : public std::enable_shared_from_this<server_core> {
  public:
   server_core(aio::event_loop& loop, client_connected_cb handler, server_options options)
       : loop_(&loop), handler_(std::move(handler)), options_(std::move(options)) {}
-  ~server_core() {
-    for (auto& l : listeners_) {
-      if (l.reading) loop_->remove_reader(l.fd.get());
-    }
-  }
 
   void listen(const endpoint& ep) {
     listen_options lo;
@@ -665,18 +676,14 @@ class server_core : public std::enable_shared_from_this<server_core> {
   void start() {
     serving_ = true;
     for (std::size_t i = 0; i < listeners_.size(); ++i) {
-      loop_->add_reader(listeners_[i].fd.get(), [this, i] { on_accept(i); });
-      listeners_[i].reading = true;
+      if (!listeners_[i].watch) listeners_[i].watch = std::make_unique<accept_watch>(*this, i);
+      on_accept(i);  // edge-triggered: connections queued before now give no new edge
     }
   }
 
   void close() {
     if (!serving_ && listeners_.empty()) return;
     serving_ = false;
-    for (auto& l : listeners_) {
-      if (l.reading) loop_->remove_reader(l.fd.get());
-      l.reading = false;
-    }
     listeners_.clear();
     forever_slot_.wake();
     maybe_done();
@@ -721,21 +728,41 @@ class server_core : public std::enable_shared_from_this<server_core> {
   void remember_bound() { bound_ = sockets(); }
 
  private:
+  // A listening socket's registration: its edges accept.
+  class accept_watch final : public aio::fd_watch {
+   public:
+    accept_watch(server_core& s, std::size_t i)
+        : fd_watch(*s.loop_, s.listeners_[i].fd.get()), server_(s), index_(i) {}
+
+   private:
+    void on_ready(bool readable, bool) noexcept override {
+      if (readable) server_.on_accept(index_);
+    }
+    server_core& server_;
+    std::size_t index_;
+  };
   struct listener {
     fd_handle fd;
     endpoint ep;
-    bool reading = false;
+    std::unique_ptr<accept_watch> watch;  // after fd: leaves the epoll set before it closes
   };
 
   void on_accept(std::size_t i) noexcept {
     // Accept what is queued now, a bounded batch per turn so one busy listener cannot starve
-    // the loop.
-    for (int batch = 0; batch < 64 && i < listeners_.size(); ++batch) {
+    // the loop; a full batch goes on in the next iteration (no new edge would come for the
+    // connections still queued).
+    for (int batch = 0; batch < 64; ++batch) {
+      if (!serving_ || i >= listeners_.size() || !listeners_[i].watch) return;
       int fd = ::accept4(listeners_[i].fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          listeners_[i].watch->read_blocked();
+        } else if (errno == EMFILE || errno == ENFILE) {
           loop_->call_exception_handler(
               {"accept on " + listeners_[i].ep.str() + " failed: too many open files", {}, {}});
+          retry_accept(i, std::chrono::milliseconds(50));  // no edge will come for those queued
+        } else if (errno == EINTR || errno == ECONNABORTED) {
+          continue;
         }
         return;
       }
@@ -745,6 +772,16 @@ class server_core : public std::enable_shared_from_this<server_core> {
         loop_->call_exception_handler(
             {"cannot start a connection handler", std::current_exception(), {}});
       }
+    }
+    retry_accept(i, std::chrono::milliseconds(0));
+  }
+
+  void retry_accept(std::size_t i, std::chrono::milliseconds after) noexcept {
+    try {
+      loop_->call_later(after, [weak = weak_from_this(), i] {
+        if (auto self = weak.lock()) self->on_accept(i);
+      });
+    } catch (...) {
     }
   }
 

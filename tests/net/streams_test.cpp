@@ -2,6 +2,11 @@
 // against raw blocking peers that misbehave on purpose.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <string>
 #include <thread>
@@ -234,6 +239,59 @@ TEST(Streams, DrainBlocksWhilePeerDoesNotRead) {
     writer.close();
     srv.close();
     co_await srv.wait_closed();
+  }());
+}
+
+// A peer that sends everything and its FIN in one go, to a reader whose buffer limit makes it
+// pause and resume reading many times: the socket's edges are spent long before the reader
+// asks again, so every resume has to read at once what is there (edge-triggered readiness).
+TEST(Streams, DataThenEofInOneGoReachesAPausingReader) {
+  aio::run([]() -> aio::task<void> {
+    constexpr std::size_t size = 1 << 20;
+    std::size_t got = 0;
+    bool reached_eof = false;
+    aio::event done;
+    auto handler = [&](net::stream_reader r, net::stream_writer w) -> aio::task<void> {
+      co_await aio::sleep(50ms);  // everything, FIN included, is queued in the socket now
+      for (int i = 0; i < 100000 && !r.at_eof(); ++i) got += (co_await r.read(1000)).size();
+      reached_eof = r.at_eof();
+      w.close();
+      done.set();
+    };
+    net::server_options so;
+    so.limit = 4096;
+    auto srv = co_await net::start_server(handler, "127.0.0.1", 0, so);
+    std::uint16_t port = srv.port();
+    std::thread peer([port] {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(port);
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        std::string data(size, 'q');
+        for (std::size_t sent = 0; sent < data.size();) {
+          auto n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+          if (n <= 0) break;
+          sent += static_cast<std::size_t>(n);
+        }
+        ::shutdown(fd, SHUT_WR);
+        char sink[256];
+        while (::recv(fd, sink, sizeof sink, 0) > 0) {
+        }
+      }
+      ::close(fd);
+    });
+    try {
+      co_await aio::wait_for(done.wait(), 30s);
+    } catch (const aio::timeout_error&) {
+      ADD_FAILURE() << "the reader never reached the end: got " << got << " bytes";
+    }
+    srv.close();
+    co_await srv.wait_closed();
+    co_await aio::to_thread([&peer] { peer.join(); });
+    EXPECT_EQ(got, size);
+    EXPECT_TRUE(reached_eof);
   }());
 }
 
