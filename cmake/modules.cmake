@@ -1,5 +1,6 @@
 # Module graph: a module may only depend on modules above it in DESIGN.md's list.
-set(CONCUR_DEPS_futures "")
+set(CONCUR_DEPS_core "")
+set(CONCUR_DEPS_futures core)
 set(CONCUR_DEPS_threading futures)
 set(CONCUR_DEPS_aio futures threading)
 set(CONCUR_DEPS_net aio)

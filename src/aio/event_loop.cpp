@@ -11,7 +11,6 @@
 #include <concur/aio/task.hpp>
 #include <concur/futures/thread_pool_executor.hpp>
 #include <cstdio>
-#include <system_error>
 #include <typeinfo>
 
 namespace concur::aio {
@@ -21,10 +20,6 @@ namespace {
 event_loop*& running_loop_slot() noexcept {
   thread_local event_loop* loop = nullptr;
   return loop;
-}
-
-[[noreturn]] void throw_errno(const char* what) {
-  throw std::system_error(errno, std::generic_category(), what);
 }
 
 }  // namespace
@@ -322,12 +317,12 @@ event_loop* running_loop_or_null() noexcept { return running_loop_slot(); }
 
 event_loop::event_loop() {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) throw_errno("epoll_create1");
+  if (epoll_fd_ < 0) throw_last_os_error("epoll_create1");
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) {
     int e = errno;
     ::close(epoll_fd_);
-    throw std::system_error(e, std::generic_category(), "eventfd");
+    throw_os_error(e, "eventfd");
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -336,7 +331,7 @@ event_loop::event_loop() {
     int e = errno;
     ::close(wake_fd_);
     ::close(epoll_fd_);
-    throw std::system_error(e, std::generic_category(), "epoll_ctl(eventfd)");
+    throw_os_error(e, "epoll_ctl(eventfd)");
   }
   inbox_ = std::make_shared<detail::loop_inbox>(wake_fd_);
 }
@@ -688,7 +683,7 @@ void event_loop::poll(int timeout_ms) {
   int n = ::epoll_wait(epoll_fd_, events, 128, timeout_ms);
   if (n < 0) {
     if (errno == EINTR) return;
-    throw_errno("epoll_wait");
+    throw_last_os_error("epoll_wait");
   }
   for (int i = 0; i < n; ++i) {
     std::uint64_t key = events[i].data.u64;
@@ -738,8 +733,7 @@ event_loop::fd_entry& event_loop::entry_for(int fd) {
   if (i >= fds_.size()) {
     // Grow only for a real descriptor: a wild number must not allocate a huge table.
     if (::fcntl(fd, F_GETFD) < 0) {
-      throw std::system_error(errno, std::generic_category(),
-                              "fd " + std::to_string(fd) + " is not an open file descriptor");
+      throw_last_os_error("fd " + std::to_string(fd) + " is not an open file descriptor");
     }
     fds_.resize(i + 1);
   }
@@ -767,8 +761,7 @@ void event_loop::update_fd(int fd, fd_entry& e) {
               : (op == EPOLL_CTL_MOD && errno == ENOENT) ? EPOLL_CTL_ADD
                                                          : -1;
     if (alt < 0 || ::epoll_ctl(epoll_fd_, alt, fd, &ev) < 0) {
-      throw std::system_error(errno, std::generic_category(),
-                              "epoll_ctl(fd " + std::to_string(fd) + ")");
+      throw_last_os_error("epoll_ctl(fd " + std::to_string(fd) + ")");
     }
   }
   if (e.mask == 0) ++fds_registered_;
@@ -859,8 +852,7 @@ void event_loop::add_watch(int fd, fd_watch* w) {
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.u64 = reinterpret_cast<std::uintptr_t>(w);
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
-    throw std::system_error(errno, std::generic_category(),
-                            "epoll_ctl(add fd " + std::to_string(fd) + ")");
+    throw_last_os_error("epoll_ctl(add fd " + std::to_string(fd) + ")");
   }
   e.watched = true;
   ++fds_registered_;

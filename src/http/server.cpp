@@ -15,7 +15,6 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
-#include <system_error>
 
 #include "concur/aio/io.hpp"
 #include "concur/aio/sleep.hpp"
@@ -88,8 +87,8 @@ aio::task<web_response> next_handler::operator()(web_request& request) const {
 // ---------------------------------------------------------------- server internals
 
 struct server::shared_state {
-  std::vector<net::fd_handle> listeners;
-  std::vector<net::fd_handle> stop_fds;  // one eventfd per loop
+  std::vector<concur::unique_fd> listeners;
+  std::vector<concur::unique_fd> stop_fds;  // one eventfd per loop
   int signal_fd = -1;                    // run_app's signalfd, watched by loop 0
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> open{0};
@@ -162,7 +161,7 @@ std::string_view loop_state::date_header() noexcept {
 enum class phase { idle, reading, handling, writing, lingering };
 
 struct connection {
-  connection(loop_state& l, net::fd_handle fd, std::string peer_name)
+  connection(loop_state& l, concur::unique_fd fd, std::string peer_name)
       : ls(l),
         sock(std::move(fd)),
         w(aio::get_running_loop(), sock.get()),
@@ -199,7 +198,7 @@ struct connection {
 
   static constexpr std::size_t in_capacity = 16 * 1024;
   loop_state& ls;
-  net::fd_handle sock;
+  concur::unique_fd sock;
   aio::fd_watch w;
   parser p;
   web_request req;
@@ -567,7 +566,7 @@ aio::task<void> accept_loop(loop_state& ls) {
       co_await aio::sleep(std::chrono::milliseconds(50));
       continue;
     }
-    net::fd_handle sock(fd);
+    concur::unique_fd sock(fd);
     ls.shared.accepted.fetch_add(1, std::memory_order_relaxed);
     net::set_nodelay(fd);
     try {
@@ -689,8 +688,8 @@ server::server(std::shared_ptr<const application> app, server_options options)
         reinterpret_cast<sockaddr_in6*>(sa)->sin6_port = htons(port_);
       }
     }
-    net::fd_handle stop(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-    if (!stop) throw std::system_error(errno, std::generic_category(), "eventfd");
+    concur::unique_fd stop(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!stop) throw_last_os_error("eventfd");
     state_->stop_fds.push_back(std::move(stop));
   }
 }
@@ -782,13 +781,13 @@ void run_app(application app, server_options options, std::function<void(std::ui
   sigaddset(&mask, SIGTERM);
   sigset_t old;
   if (int e = ::pthread_sigmask(SIG_BLOCK, &mask, &old); e != 0)
-    throw std::system_error(e, std::generic_category(), "pthread_sigmask");
+    throw_os_error(e, "pthread_sigmask");
   struct restore {
     sigset_t old;
     ~restore() { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); }
   } restore_mask{old};
-  net::fd_handle sfd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!sfd) throw std::system_error(errno, std::generic_category(), "signalfd");
+  concur::unique_fd sfd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!sfd) throw_last_os_error("signalfd");
   server srv(std::move(app), std::move(options));
   srv.state_->signal_fd = sfd.get();
   if (on_ready) on_ready(srv.port());

@@ -47,19 +47,19 @@ bool wait_for(int fd, short events, std::chrono::milliseconds timeout, clock::ti
     const int r = ::poll(&p, 1, poll_ms(timeout, deadline));
     if (r > 0) return true;
     if (r == 0) return false;
-    if (errno != EINTR) throw_errno("concur::mp: poll");
+    if (errno != EINTR) throw_last_os_error("concur::mp: poll");
   }
 }
 
 unique_fd memfd_with(std::string_view bytes) {
   unique_fd m(::memfd_create("concur-mp-queue", MFD_CLOEXEC));
-  if (!m) throw_errno("concur::mp: memfd_create");
+  if (!m) throw_last_os_error("concur::mp: memfd_create");
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t w = ::write(m.get(), bytes.data() + done, bytes.size() - done);
     if (w < 0) {
       if (errno == EINTR) continue;
-      throw_errno("concur::mp: write to memfd");
+      throw_last_os_error("concur::mp: write to memfd");
     }
     done += static_cast<std::size_t>(w);
   }
@@ -68,14 +68,14 @@ unique_fd memfd_with(std::string_view bytes) {
 
 std::string read_memfd(int fd) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) throw_errno("concur::mp: fstat");
+  if (::fstat(fd, &st) != 0) throw_last_os_error("concur::mp: fstat");
   std::string s(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t done = 0;
   while (done < s.size()) {
     const ssize_t r = ::pread(fd, s.data() + done, s.size() - done, static_cast<off_t>(done));
     if (r < 0) {
       if (errno == EINTR) continue;
-      throw_errno("concur::mp: read from memfd");
+      throw_last_os_error("concur::mp: read from memfd");
     }
     if (r == 0) throw error("concur::mp: queue message shorter than announced");
     done += static_cast<std::size_t>(r);
@@ -122,7 +122,7 @@ bool queue_channel::put(std::string_view bytes, std::chrono::milliseconds timeou
     const int flags = MSG_NOSIGNAL | (timeout.count() < 0 ? 0 : MSG_DONTWAIT);
     if (::sendmsg(put_.get(), &msg, flags) >= 0) return true;
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("concur::mp: queue put");
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw_last_os_error("concur::mp: queue put");
     if (!wait_for(put_.get(), POLLOUT, timeout, deadline)) return false;
   }
 }
@@ -143,7 +143,7 @@ std::optional<std::string> queue_channel::get(std::chrono::milliseconds timeout)
     const ssize_t n = ::recvmsg(get_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      throw_errno("concur::mp: queue get");
+      throw_last_os_error("concur::mp: queue get");
     }
     if (n == 0) throw error("concur::mp: queue closed");
     unique_fd attached;

@@ -8,32 +8,20 @@
 
 #include <cerrno>
 #include <cstring>
-#include <system_error>
 
 #include "concur/mp/errors.hpp"
 
 namespace concur::mp::detail {
 
-void throw_errno(const char* what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
-void unique_fd::reset(int fd) noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 unique_fd dup_fd(int fd) {
   const int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (d < 0) throw_errno("concur::mp: dup");
+  if (d < 0) throw_last_os_error("concur::mp: dup");
   return unique_fd(d);
 }
 
-unique_fd unique_fd::dup() const { return dup_fd(fd_); }
-
 std::pair<unique_fd, unique_fd> socket_pair(int type) {
   int sv[2];
-  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("concur::mp: socketpair");
+  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) throw_last_os_error("concur::mp: socketpair");
   return {unique_fd(sv[0]), unique_fd(sv[1])};
 }
 
@@ -47,7 +35,7 @@ void send_all(int fd, iovec* iov, int n) {
     const ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (w < 0) {
       if (errno == EINTR) continue;
-      throw_errno("concur::mp: send");
+      throw_last_os_error("concur::mp: send");
     }
     auto left = static_cast<std::size_t>(w);
     while (n > 0 && left >= iov->iov_len) {
@@ -70,7 +58,7 @@ bool recv_all(int fd, char* p, std::size_t len) {
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == ECONNRESET && got == 0) return false;
-      throw_errno("concur::mp: recv");
+      throw_last_os_error("concur::mp: recv");
     }
     if (r == 0) {
       if (got == 0) return false;
@@ -116,7 +104,7 @@ bool wait_readable(int fd, std::chrono::milliseconds timeout) {
     const int r = ::poll(&p, 1, ms);
     if (r > 0) return true;
     if (r == 0) return false;
-    if (errno != EINTR) throw_errno("concur::mp: poll");
+    if (errno != EINTR) throw_last_os_error("concur::mp: poll");
   }
 }
 

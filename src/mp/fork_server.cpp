@@ -183,7 +183,7 @@ void start_locked(server_state& s) {
   const int parent_pid = ::getpid();
   const bool from_main_thread = ::syscall(SYS_gettid) == parent_pid;
   const int pid = ::fork();
-  if (pid < 0) throw_errno("concur::mp: fork of the fork server");
+  if (pid < 0) throw_last_os_error("concur::mp: fork of the fork server");
   if (pid == 0) {
     // The lock is held by the forking thread, which is this one, and this frame never returns.
     s.m.unlock();
@@ -275,12 +275,12 @@ spawned spawn(int channel, std::span<const int> extra) {
   const reply rep = exchange(request{op::spawn, 0}, fds, &out.pidfd);
   if (rep.pid <= 0) {
     errno = rep.err;
-    throw_errno("concur::mp: fork of a worker");
+    throw_last_os_error("concur::mp: fork of a worker");
   }
   out.pid = rep.pid;
   if (!out.pidfd) {
     errno = rep.err;
-    throw_errno("concur::mp: pidfd_open");
+    throw_last_os_error("concur::mp: pidfd_open");
   }
   return out;
 }
@@ -289,7 +289,7 @@ std::optional<int> try_reap(int pid) {
   const reply rep = exchange(request{op::reap, pid}, {}, nullptr);
   if (rep.err != 0) {
     errno = rep.err;
-    throw_errno("concur::mp: waitpid");
+    throw_last_os_error("concur::mp: waitpid");
   }
   if (rep.pid == 0) return std::nullopt;
   return rep.status;
@@ -309,7 +309,7 @@ std::optional<int> wait_exit(const spawned& p, std::chrono::milliseconds timeout
 bool send_signal(const spawned& p, int sig) {
   if (::syscall(SYS_pidfd_send_signal, p.pidfd.get(), sig, nullptr, 0u) == 0) return true;
   if (errno == ESRCH) return false;
-  throw_errno("concur::mp: pidfd_send_signal");
+  throw_last_os_error("concur::mp: pidfd_send_signal");
 }
 
 int kill_and_reap(const spawned& p) {

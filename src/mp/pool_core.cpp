@@ -76,7 +76,7 @@ pool_core::pool_core(pool_config cfg) : cfg_(std::move(cfg)) {
   if (cfg_.processes == 0)
     throw std::invalid_argument("concur::mp: a pool needs at least one process");
   wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_fd_) throw_errno("concur::mp: eventfd");
+  if (!wake_fd_) throw_last_os_error("concur::mp: eventfd");
   workers_.reserve(cfg_.processes);
   try {
     for (std::size_t i = 0; i < cfg_.processes; ++i) {
@@ -188,7 +188,7 @@ void pool_core::start_worker(worker& w) {
     const task_head head{task_kind::init, cfg_.initializer.invoker, cfg_.initializer.fn};
     try {
       send_frame(w.channel.get(), head.encode(), cfg_.initializer.payload);
-    } catch (const std::system_error&) {
+    } catch (const concur::os_error&) {
       // It died at once; the poll loop sees the exit and reports it.
     }
   }
@@ -272,7 +272,7 @@ void pool_core::manage() {
       }
       try {
         send_frame(w->channel.get(), t.head.encode(), t.payload);
-      } catch (const std::system_error&) {
+      } catch (const concur::os_error&) {
         // The worker died between tasks: it never held this one, so it goes back to the queue.
         {
           std::lock_guard lock(m_);
@@ -308,7 +308,7 @@ void pool_core::manage() {
     const int n = ::poll(fds.data(), fds.size(), timeout_ms);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw_errno("concur::mp: poll");
+      throw_last_os_error("concur::mp: poll");
     }
     if (fds[0].revents != 0) {
       std::uint64_t v;

@@ -60,7 +60,7 @@ void process::start() {
   const detail::task_head head{detail::task_kind::run, call_.invoker, call_.fn};
   try {
     detail::send_frame(mine.get(), head.encode(), call_.payload);
-  } catch (const std::system_error&) {
+  } catch (const concur::os_error&) {
     // The child died before reading its task; join() reports how.
   }
   call_.payload.clear();

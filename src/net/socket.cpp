@@ -13,11 +13,6 @@
 
 namespace concur::net {
 
-void fd_handle::reset(int fd) noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 std::string endpoint::host() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (family() == AF_INET) {
@@ -130,8 +125,8 @@ std::vector<endpoint> resolve_blocking(std::string_view host, std::uint16_t port
   return out;
 }
 
-fd_handle open_listener(const endpoint& ep, const listen_options& options) {
-  fd_handle fd(::socket(ep.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+unique_fd open_listener(const endpoint& ep, const listen_options& options) {
+  unique_fd fd(::socket(ep.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) throw_errno(errno, "cannot create a socket for", ep.str());
   int one = 1;
   if (options.reuse_address) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -143,8 +138,8 @@ fd_handle open_listener(const endpoint& ep, const listen_options& options) {
   return fd;
 }
 
-fd_handle start_connect(const endpoint& ep, bool& in_progress, const std::string& where) {
-  fd_handle fd(::socket(ep.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+unique_fd start_connect(const endpoint& ep, bool& in_progress, const std::string& where) {
+  unique_fd fd(::socket(ep.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) throw_errno(errno, "cannot create a socket to connect to", where);
   set_nodelay(fd.get());
   in_progress = false;

@@ -20,7 +20,7 @@ namespace concur::net::detail {
 
 class stream_core : public std::enable_shared_from_this<stream_core> {
  public:
-  stream_core(aio::event_loop& loop, fd_handle fd, std::string where, std::size_t limit,
+  stream_core(aio::event_loop& loop, unique_fd fd, std::string where, std::size_t limit,
               std::size_t high_water);
   stream_core(const stream_core&) = delete;
   stream_core& operator=(const stream_core&) = delete;
@@ -101,7 +101,7 @@ class stream_core : public std::enable_shared_from_this<stream_core> {
   [[noreturn]] void rethrow_failure() const;
 
   aio::event_loop* loop_;
-  fd_handle fd_;
+  unique_fd fd_;
   std::optional<watch> watch_;  // after fd_: leaves the epoll set before the socket closes
   std::string where_;
   std::optional<tls_engine> tls_;

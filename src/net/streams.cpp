@@ -78,7 +78,7 @@ namespace {
 constexpr std::size_t read_chunk = 64 * 1024;
 }
 
-stream_core::stream_core(aio::event_loop& loop, fd_handle fd, std::string where, std::size_t limit_,
+stream_core::stream_core(aio::event_loop& loop, unique_fd fd, std::string where, std::size_t limit_,
                          std::size_t high_water)
     : limit(limit_),
       loop_(&loop),
@@ -618,7 +618,7 @@ aio::task<stream_pair> open_connection_impl(std::string host, std::uint16_t port
     std::shared_ptr<detail::stream_core> core;
     try {
       bool in_progress = false;
-      fd_handle fd = start_connect(ep, in_progress, where);
+      unique_fd fd = start_connect(ep, in_progress, where);
       core = std::make_shared<detail::stream_core>(loop, std::move(fd), where, options.limit,
                                                    options.high_water);
       if (in_progress) {
@@ -742,7 +742,7 @@ class server_core : public std::enable_shared_from_this<server_core> {
     std::size_t index_;
   };
   struct listener {
-    fd_handle fd;
+    unique_fd fd;
     endpoint ep;
     std::unique_ptr<accept_watch> watch;  // after fd: leaves the epoll set before it closes
   };
@@ -767,7 +767,7 @@ class server_core : public std::enable_shared_from_this<server_core> {
         return;
       }
       try {
-        spawn(fd_handle(fd));
+        spawn(unique_fd(fd));
       } catch (...) {
         loop_->call_exception_handler(
             {"cannot start a connection handler", std::current_exception(), {}});
@@ -785,7 +785,7 @@ class server_core : public std::enable_shared_from_this<server_core> {
     }
   }
 
-  void spawn(fd_handle fd) {
+  void spawn(unique_fd fd) {
     set_nodelay(fd.get());
     endpoint peer = endpoint::peer_of(fd.get());
     auto core = std::make_shared<stream_core>(*loop_, std::move(fd), peer.str(), options_.limit,

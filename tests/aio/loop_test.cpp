@@ -160,7 +160,7 @@ TEST(AioLoop, WriterCallbackAndBadFd) {
   loop.run_forever();
   EXPECT_TRUE(wrote);
   EXPECT_THROW(loop.add_reader(-1, [] {}), aio::value_error);
-  EXPECT_THROW(loop.add_reader(1 << 20, [] {}), std::system_error);  // not an open fd
+  EXPECT_THROW(loop.add_reader(1 << 20, [] {}), concur::os_error);  // not an open fd
   ::close(sv[0]);
   ::close(sv[1]);
 }

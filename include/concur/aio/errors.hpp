@@ -26,11 +26,9 @@ using timeout_error = concur::timeout_error;
 // asyncio.InvalidStateError (e.g. the result of a task that is not done).
 using invalid_state_error = concur::invalid_state_error;
 
-// ValueError raised by asyncio primitives (BoundedSemaphore released too often, bad sizes).
-class value_error : public concur::error {
- public:
-  using error::error;
-};
+// ValueError raised by asyncio primitives (BoundedSemaphore released too often, bad sizes):
+// the core layer's, shared with every module.
+using value_error = concur::value_error;
 
 // asyncio.QueueEmpty / QueueFull / QueueShutDown (3.13).
 class queue_empty : public concur::error {

@@ -4,18 +4,15 @@
 // the host and port involved.
 #include <string>
 
-#include "concur/futures/errors.hpp"
+#include "concur/core/error.hpp"
 
 namespace concur::net {
 
-// ConnectionError / OSError: a socket operation failed. `code()` is the errno (0 if none).
-class connection_error : public error {
+// ConnectionError (an OSError): a socket operation failed. `code()` carries the errno (0 if
+// none; a getaddrinfo code for dns_error); the message names the host and port.
+class connection_error : public os_error {
  public:
-  explicit connection_error(const std::string& what, int code = 0) : error(what), code_(code) {}
-  int code() const noexcept { return code_; }
-
- private:
-  int code_;
+  explicit connection_error(const std::string& what, int code = 0) : os_error(code, what, what) {}
 };
 
 // ConnectionRefusedError: nobody listens at the address.

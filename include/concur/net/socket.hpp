@@ -1,5 +1,5 @@
 #pragma once
-// Socket plumbing under the streams: an owning file descriptor, socket addresses, name
+// Socket plumbing under the streams (descriptors are concur::unique_fd): socket addresses, name
 // resolution (blocking form; streams call it off the loop), listening and connecting sockets.
 #include <sys/socket.h>
 
@@ -9,27 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "concur/core/fd.hpp"
+
 namespace concur::net {
-
-// Owns one file descriptor; closes it on destruction.
-class fd_handle {
- public:
-  fd_handle() noexcept = default;
-  explicit fd_handle(int fd) noexcept : fd_(fd) {}
-  fd_handle(fd_handle&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  fd_handle& operator=(fd_handle&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  ~fd_handle() { reset(); }
-  int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept;
-
- private:
-  int fd_ = -1;
-};
 
 // An IPv4 or IPv6 socket address.
 struct endpoint {
@@ -65,12 +47,12 @@ struct listen_options {
 };
 
 // A non-blocking listening TCP socket bound to `ep`. Throws connection_error naming it.
-fd_handle open_listener(const endpoint& ep, const listen_options& options = {});
+unique_fd open_listener(const endpoint& ep, const listen_options& options = {});
 
 // A non-blocking TCP socket with connect() started; `in_progress` tells whether the caller
 // must wait for writability and then call finish_connect(). Throws connection_error /
 // connection_refused_error naming `where`.
-fd_handle start_connect(const endpoint& ep, bool& in_progress, const std::string& where);
+unique_fd start_connect(const endpoint& ep, bool& in_progress, const std::string& where);
 // Reads SO_ERROR after writability; throws the matching connection error naming `where`.
 void finish_connect(int fd, const std::string& where);
 

@@ -8,32 +8,11 @@
 #include <string_view>
 #include <utility>
 
+#include "concur/core/fd.hpp"
+
 namespace concur::mp::detail {
 
-// Owns one file descriptor.
-class unique_fd {
- public:
-  unique_fd() noexcept = default;
-  explicit unique_fd(int fd) noexcept : fd_(fd) {}
-  unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  unique_fd& operator=(unique_fd&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  ~unique_fd() { reset(); }
-
-  int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept;
-  // A close-on-exec duplicate.
-  unique_fd dup() const;
-
- private:
-  int fd_ = -1;
-};
+using concur::unique_fd;
 
 // A close-on-exec duplicate of a descriptor this process does not own.
 unique_fd dup_fd(int fd);
@@ -50,6 +29,5 @@ std::optional<std::string> recv_frame(int fd);
 // poll() for POLLIN with a timeout (negative: forever), EINTR-safe. True when readable.
 bool wait_readable(int fd, std::chrono::milliseconds timeout);
 
-[[noreturn]] void throw_errno(const char* what);
 
 }  // namespace concur::mp::detail
