@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
+#include <vector>
 
 #include "concur/mp/connection.hpp"
 #include "concur/mp/queue.hpp"
@@ -93,35 +95,26 @@ queue_channel::queue_channel() {
 
 bool queue_channel::put(std::string_view bytes, std::chrono::milliseconds timeout) {
   const auto deadline = clock::now() + timeout;
-  std::string small;
   unique_fd big;
   char tag = inline_message;
   iovec iov[2];
-  msghdr msg{};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  std::span<const iovec> data(iov, 2);
+  int attached = -1;
+  std::span<const int> fds;
+  iov[0] = {&tag, 1};
   if (bytes.size() <= inline_limit) {
-    iov[0] = {&tag, 1};
     iov[1] = {const_cast<char*>(bytes.data()), bytes.size()};
-    msg.msg_iovlen = 2;
   } else {
+    // A large item travels in a memfd, passed along with its tag.
     big = memfd_with(bytes);
     tag = memfd_message;
-    iov[0] = {&tag, 1};
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    const int fd = big.get();
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    data = data.first(1);
+    attached = big.get();
+    fds = std::span<const int>(&attached, 1);
   }
-  msg.msg_iov = iov;
   for (;;) {
-    const int flags = MSG_NOSIGNAL | (timeout.count() < 0 ? 0 : MSG_DONTWAIT);
-    if (::sendmsg(put_.get(), &msg, flags) >= 0) return true;
-    if (errno == EINTR) continue;
+    const int flags = timeout.count() < 0 ? 0 : MSG_DONTWAIT;
+    if (send_with_fds(put_.get(), data, fds, flags) >= 0) return true;
     if (errno != EAGAIN && errno != EWOULDBLOCK) throw_last_os_error("concur::mp: queue put");
     if (!wait_for(put_.get(), POLLOUT, timeout, deadline)) return false;
   }
@@ -133,30 +126,18 @@ std::optional<std::string> queue_channel::get(std::chrono::milliseconds timeout)
   for (;;) {
     if (!wait_for(get_.get(), POLLIN, timeout, deadline)) return std::nullopt;
     iovec iov{buf.data(), buf.size()};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    std::vector<unique_fd> attached;
     // Several processes may wait on the same queue; the one that loses the race polls again.
-    const ssize_t n = ::recvmsg(get_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    const ssize_t n = recv_with_fds(get_.get(), std::span<const iovec>(&iov, 1), attached,
+                                    MSG_DONTWAIT);
     if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
       throw_last_os_error("concur::mp: queue get");
     }
     if (n == 0) throw error("concur::mp: queue closed");
-    unique_fd attached;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-        attached.reset(fd);
-      }
-    }
     if (buf[0] == memfd_message) {
-      if (!attached) throw error("concur::mp: queue message lost its data");
-      return read_memfd(attached.get());
+      if (attached.size() != 1) throw error("concur::mp: queue message lost its data");
+      return read_memfd(attached.front().get());
     }
     return buf.substr(1, static_cast<std::size_t>(n) - 1);
   }

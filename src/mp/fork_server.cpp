@@ -44,53 +44,16 @@ struct reply {
   std::int32_t err;     // errno of a failure
 };
 
-constexpr int max_fds = 64;
-
-ssize_t send_with_fds(int sock, const void* data, std::size_t len, std::span<const int> fds) {
-  iovec iov{const_cast<void*>(data), len};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int) * max_fds)];
-  if (!fds.empty()) {
-    msg.msg_control = buf;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
-  }
-  ssize_t r;
-  do {
-    r = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-  } while (r < 0 && errno == EINTR);
-  return r;
+// One fixed-size message each way, descriptors beside it (the core's SCM_RIGHTS coding).
+template <class T>
+ssize_t send_message(int sock, const T& msg, std::span<const int> fds) noexcept {
+  iovec iov{const_cast<T*>(&msg), sizeof msg};
+  return send_with_fds(sock, std::span<const iovec>(&iov, 1), fds);
 }
-
-ssize_t recv_with_fds(int sock, void* data, std::size_t len, int* fds, int& nfds) {
-  iovec iov{data, len};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int) * max_fds)];
-  msg.msg_control = buf;
-  msg.msg_controllen = sizeof buf;
-  ssize_t r;
-  do {
-    r = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  } while (r < 0 && errno == EINTR);
-  nfds = 0;
-  if (r > 0) {
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-        const int n = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        std::memcpy(fds + nfds, CMSG_DATA(c), sizeof(int) * static_cast<std::size_t>(n));
-        nfds += n;
-      }
-    }
-  }
-  return r;
+template <class T>
+ssize_t recv_message(int sock, T& msg, std::vector<unique_fd>& fds) {
+  iovec iov{&msg, sizeof msg};
+  return recv_with_fds(sock, std::span<const iovec>(&iov, 1), fds);
 }
 
 int exitcode_of(int status) {
@@ -111,19 +74,20 @@ void become_worker(int server_pid) {
   const int self = ::getpid();
   for (;;) {
     request req{};
-    int fds[max_fds];
-    int nfds = 0;
-    const ssize_t n = recv_with_fds(control, &req, sizeof req, fds, nfds);
+    std::vector<unique_fd> fds;
+    const ssize_t n = recv_message(control, req, fds);
     if (n <= 0) break;  // the program exited or closed us: take the workers down with us
     reply rep{};
-    if (req.code == op::spawn && nfds >= 1) {
+    if (req.code == op::spawn && !fds.empty()) {
       const int pid = ::fork();
       if (pid == 0) {
         ::close(control);
         become_worker(self);
-        worker_main(fds[0], std::span<const int>(fds + 1, static_cast<std::size_t>(nfds - 1)));
+        std::vector<int> raw;
+        for (auto& fd : fds) raw.push_back(fd.release());
+        worker_main(raw[0], std::span<const int>(raw).subspan(1));
       }
-      for (int i = 0; i < nfds; ++i) ::close(fds[i]);
+      fds.clear();  // the worker has its copies
       int pidfd = -1;
       if (pid < 0) {
         rep.err = errno;
@@ -133,8 +97,8 @@ void become_worker(int server_pid) {
         pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
         if (pidfd < 0) rep.err = errno;
       }
-      send_with_fds(control, &rep, sizeof rep,
-                    pidfd >= 0 ? std::span<const int>(&pidfd, 1) : std::span<const int>());
+      send_message(control, rep,
+                   pidfd >= 0 ? std::span<const int>(&pidfd, 1) : std::span<const int>());
       if (pidfd >= 0) ::close(pidfd);
     } else if (req.code == op::reap) {
       int status = 0;
@@ -149,11 +113,11 @@ void become_worker(int server_pid) {
         rep.status = exitcode_of(status);
         children.erase(std::remove(children.begin(), children.end(), r), children.end());
       }
-      send_with_fds(control, &rep, sizeof rep, {});
+      send_message(control, rep, {});
     } else {
-      for (int i = 0; i < nfds; ++i) ::close(fds[i]);
+      fds.clear();
       rep.err = EINVAL;
-      send_with_fds(control, &rep, sizeof rep, {});
+      send_message(control, rep, {});
     }
   }
   for (int pid : children) ::kill(pid, SIGKILL);
@@ -220,19 +184,12 @@ reply exchange(const request& req, std::span<const int> fds, unique_fd* pidfd_ou
   std::lock_guard lock(s.m);
   for (int attempt = 0;; ++attempt) {
     if (!s.control) start_locked(s);
-    if (send_with_fds(s.control.get(), &req, sizeof req, fds) == static_cast<ssize_t>(sizeof req)) {
+    if (send_message(s.control.get(), req, fds) == static_cast<ssize_t>(sizeof req)) {
       reply rep{};
-      int got[max_fds];
-      int ngot = 0;
-      const ssize_t n = recv_with_fds(s.control.get(), &rep, sizeof rep, got, ngot);
+      std::vector<unique_fd> got;
+      const ssize_t n = recv_message(s.control.get(), rep, got);
       if (n == static_cast<ssize_t>(sizeof rep)) {
-        for (int i = 0; i < ngot; ++i) {
-          if (i == 0 && pidfd_out != nullptr) {
-            pidfd_out->reset(got[0]);
-          } else {
-            ::close(got[i]);
-          }
-        }
+        if (!got.empty() && pidfd_out != nullptr) *pidfd_out = std::move(got.front());
         return rep;
       }
     }
@@ -265,7 +222,7 @@ int fork_server_pid() {
 }
 
 spawned spawn(int channel, std::span<const int> extra) {
-  if (extra.size() + 1 > static_cast<std::size_t>(max_fds))
+  if (extra.size() + 1 > max_passed_fds)
     throw error("concur::mp: too many pipes and queues passed to one process (at most 63)");
   std::vector<int> fds;
   fds.reserve(extra.size() + 1);
