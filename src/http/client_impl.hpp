@@ -17,7 +17,6 @@
 
 namespace concur::http::detail {
 
-using time_point = aio::clock::time_point;
 
 // One keep-alive connection and the state reused across its requests (the parser and the
 // request buffer keep their capacity, so a steady stream of requests allocates little).

@@ -239,9 +239,9 @@ struct exchange_result {
 aio::task<exchange_result> exchange(std::shared_ptr<detail::connection_pool> pool,
                                     const std::string& method, const url& u,
                                     const http::headers& hdrs, const prepared_body& body,
-                                    std::optional<detail::time_point> deadline,
+                                    std::optional<concur::time_point> deadline,
                                     std::optional<duration> sock_read,
-                                    std::optional<detail::time_point> connect_deadline) {
+                                    std::optional<concur::time_point> connect_deadline) {
   bool reused = false;
   std::unique_ptr<detail::connection> conn = co_await pool->acquire(u, connect_deadline, reused);
   auto& c = *conn;
@@ -344,9 +344,9 @@ aio::task<response> run_request(std::shared_ptr<detail::connection_pool> pool, s
   const auto& so = pool->opts;
   client_timeout t = o.timeout ? *o.timeout : so.timeout;
   auto start = aio::get_running_loop().now();
-  std::optional<detail::time_point> deadline;
+  std::optional<concur::time_point> deadline;
   if (t.total) deadline = start + *t.total;
-  std::optional<detail::time_point> connect_deadline = deadline;
+  std::optional<concur::time_point> connect_deadline = deadline;
   if (t.connect) {
     auto cd = start + *t.connect;
     if (!connect_deadline || cd < *connect_deadline) connect_deadline = cd;

@@ -7,7 +7,7 @@
 namespace concur::http {
 
 sync_response::sync_response(const response& r, std::string body,
-                             std::chrono::steady_clock::duration elapsed)
+                             concur::duration elapsed)
     : status_(r.status()),
       reason_(r.reason()),
       headers_(r.headers()),

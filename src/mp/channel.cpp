@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "concur/core/clock.hpp"
 #include "concur/mp/connection.hpp"
 #include "concur/mp/queue.hpp"
 
@@ -34,7 +35,6 @@ enum : char { inline_message = 0, memfd_message = 1 };
 // Well under the default socket buffer (wmem_default, 208 KiB), which one message must fit.
 constexpr std::size_t inline_limit = 32 * 1024;
 
-using clock = std::chrono::steady_clock;
 
 // Remaining milliseconds for poll(), -1 for forever.
 int poll_ms(std::chrono::milliseconds timeout, clock::time_point deadline) {
@@ -94,7 +94,7 @@ queue_channel::queue_channel() {
 }
 
 bool queue_channel::put(std::string_view bytes, std::chrono::milliseconds timeout) {
-  const auto deadline = clock::now() + timeout;
+  const auto deadline = concur::deadline_after(timeout);
   unique_fd big;
   char tag = inline_message;
   iovec iov[2];
@@ -121,7 +121,7 @@ bool queue_channel::put(std::string_view bytes, std::chrono::milliseconds timeou
 }
 
 std::optional<std::string> queue_channel::get(std::chrono::milliseconds timeout) {
-  const auto deadline = clock::now() + timeout;
+  const auto deadline = concur::deadline_after(timeout);
   std::string buf(inline_limit + 1, '\0');
   for (;;) {
     if (!wait_for(get_.get(), POLLIN, timeout, deadline)) return std::nullopt;

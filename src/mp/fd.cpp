@@ -1,3 +1,4 @@
+#include "concur/core/clock.hpp"
 #include "concur/mp/detail/fd.hpp"
 
 #include <fcntl.h>
@@ -91,7 +92,7 @@ std::optional<std::string> recv_frame(int fd) {
 
 bool wait_readable(int fd, std::chrono::milliseconds timeout) {
   const bool forever = timeout.count() < 0;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = concur::deadline_after(timeout);
   for (;;) {
     int ms = -1;
     if (!forever) {

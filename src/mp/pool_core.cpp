@@ -1,3 +1,4 @@
+#include "concur/core/clock.hpp"
 #include "concur/mp/detail/pool_core.hpp"
 
 #include <poll.h>
@@ -15,7 +16,6 @@
 
 namespace concur::mp::detail {
 
-using clock = std::chrono::steady_clock;
 
 struct pool_core::worker {
   spawned proc;
@@ -285,7 +285,7 @@ void pool_core::manage() {
       // The payload stays until the answer: a queued task whose worker dies is sent again.
       w->tasks.push_back(std::move(t));
       if (w->tasks.size() == 1 && cfg_.task_timeout.count() > 0)
-        w->deadline = clock::now() + cfg_.task_timeout;
+        w->deadline = concur::deadline_after(cfg_.task_timeout);
     }
 
     fds.clear();
@@ -375,7 +375,7 @@ void pool_core::on_frame(worker& w, std::string frame) {
   pool_task t = std::move(w.tasks.front());
   w.tasks.pop_front();
   if (!w.tasks.empty() && cfg_.task_timeout.count() > 0)
-    w.deadline = clock::now() + cfg_.task_timeout;
+    w.deadline = concur::deadline_after(cfg_.task_timeout);
   ++w.done;
   if (t.on_done) t.on_done(std::move(o));
   if (cfg_.max_tasks_per_child > 0 && w.done >= cfg_.max_tasks_per_child) retire(w);

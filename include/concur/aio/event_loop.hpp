@@ -2,8 +2,8 @@
 #include <atomic>
 #include <chrono>
 #include <concepts>
-#include <ratio>
 #include <concur/aio/errors.hpp>
+#include <concur/core/clock.hpp>
 #include <concur/aio/intrusive_list.hpp>
 #include <coroutine>
 #include <cstddef>
@@ -23,7 +23,8 @@ class thread_pool_executor;
 
 namespace concur::aio {
 
-using clock = std::chrono::steady_clock;
+// aio counts on the one clock of concur (core/clock.hpp); aio::clock names it.
+using concur::clock;
 
 class event_loop;
 template <class T = void>
@@ -33,27 +34,6 @@ class task_handle;
 class fd_watch;
 
 namespace detail {
-
-// A user's duration in clock ticks, rounded up (waking early would only spin), saturating at
-// clock::duration::max() / min() instead of overflowing (hours::max() means "forever").
-template <class Rep, class Period>
-constexpr clock::duration saturating_ceil(std::chrono::duration<Rep, Period> d) noexcept {
-  using D = std::chrono::duration<Rep, Period>;
-  if constexpr (std::chrono::treat_as_floating_point_v<Rep>) {
-    using wide = std::chrono::duration<long double>;
-    if (!(wide(d) < wide(clock::duration::max()))) return clock::duration::max();  // and NaN
-    if (wide(d) <= wide(clock::duration::min())) return clock::duration::min();
-    return std::chrono::ceil<clock::duration>(d);
-  } else if constexpr (std::ratio_greater_equal_v<Period, clock::period>) {
-    // Coarser ticks (seconds, hours): only these can overflow when converted.
-    constexpr D top = std::chrono::duration_cast<D>(clock::duration::max());
-    if (d > top) return clock::duration::max();
-    if (d < -top) return clock::duration::min();
-    return std::chrono::ceil<clock::duration>(d);
-  } else {
-    return std::chrono::ceil<clock::duration>(d);
-  }
-}
 
 // One unit of work in the ready queue: two words, so scheduling never allocates.
 struct ready_item {
@@ -266,11 +246,7 @@ class event_loop {
   }
   // now() + d, saturating at time_point::max() (a "never" such as duration::max() must not
   // overflow into the past).
-  time_point deadline_in(duration d) const noexcept {
-    time_point t = now();
-    if (d <= duration::zero()) return t + d;
-    return d >= time_point::max() - t ? time_point::max() : t + d;
-  }
+  time_point deadline_in(duration d) const noexcept { return deadline_from(now(), d); }
 
   // Virtual time (asyncio has none; like Trio's MockClock and Tokio's paused time): from now
   // on the loop's clock stands still while anything can run and, whenever the loop would

@@ -494,7 +494,7 @@ task<wait_result<T>> wait(std::vector<task_handle<T>> tasks,
 template <class T, class Rep, class Period>
 task<wait_result<T>> wait(std::vector<task_handle<T>> tasks, return_when when,
                           std::chrono::duration<Rep, Period> timeout) {
-  return detail::wait_until(std::move(tasks), when, detail::saturating_ceil(timeout));
+  return detail::wait_until(std::move(tasks), when, concur::saturating_ceil(timeout));
 }
 
 // asyncio.as_completed: `co_await ac.next()` yields the tasks in the order they finish
@@ -511,7 +511,7 @@ class as_completed {
   template <class Rep, class Period>
   as_completed(std::vector<task_handle<T>> tasks, std::chrono::duration<Rep, Period> timeout)
       : handles_(detail::distinct(std::move(tasks))),
-        deadline_(get_running_loop().deadline_in(detail::saturating_ceil(timeout))) {
+        deadline_(get_running_loop().deadline_in(concur::saturating_ceil(timeout))) {
     link();
   }
   as_completed(const as_completed&) = delete;

@@ -39,14 +39,14 @@ class sleep_awaiter : public wait_node {
 // Cancellable: the timer is removed and cancelled_error raised.
 template <class Rep, class Period>
 detail::sleep_awaiter sleep(std::chrono::duration<Rep, Period> delay) noexcept {
-  return detail::sleep_awaiter(detail::saturating_ceil(delay));
+  return detail::sleep_awaiter(concur::saturating_ceil(delay));
 }
 // asyncio.sleep(seconds) with a float, as in Python; value_error for NaN (3.13). Seconds
 // beyond what the clock can count mean "forever".
 inline detail::sleep_awaiter sleep(double seconds) {
   if (seconds <= 0) return detail::sleep_awaiter(clock::duration::zero());  // the common sleep(0)
   if (std::isnan(seconds)) detail::throw_nan_delay();
-  return detail::sleep_awaiter(detail::saturating_ceil(std::chrono::duration<double>(seconds)));
+  return detail::sleep_awaiter(concur::saturating_ceil(std::chrono::duration<double>(seconds)));
 }
 
 }  // namespace concur::aio

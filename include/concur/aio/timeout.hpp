@@ -120,7 +120,7 @@ task<await_result_t<Aw>> timeout_after(clock::duration delay, Aw aw) {
 // asyncio.timeout(delay) around one awaitable; duration::max() means no timeout.
 template <class Aw, class Rep, class Period>
 task<detail::await_result_t<Aw>> timeout(std::chrono::duration<Rep, Period> delay, Aw aw) {
-  return detail::timeout_after(detail::saturating_ceil(delay), std::move(aw));
+  return detail::timeout_after(concur::saturating_ceil(delay), std::move(aw));
 }
 
 // asyncio.wait_for(aw, timeout): like timeout (Python 3.12 implements it the same way); a
@@ -128,7 +128,7 @@ task<detail::await_result_t<Aw>> timeout(std::chrono::duration<Rep, Period> dela
 // start a coroutine; duration::max() means no timeout (wait_for(aw, None)).
 template <class Aw, class Rep, class Period>
 task<detail::await_result_t<Aw>> wait_for(Aw aw, std::chrono::duration<Rep, Period> timeout) {
-  return detail::timeout_after(detail::saturating_ceil(timeout), std::move(aw));
+  return detail::timeout_after(concur::saturating_ceil(timeout), std::move(aw));
 }
 
 }  // namespace concur::aio

@@ -37,10 +37,13 @@ constexpr time_point deadline_from(time_point now, duration d) noexcept {
   return now + d;
 }
 
-// The deadline `timeout` from now on the clock.
+// The deadline `timeout` from now on the clock, for a timeout of any type, size or sign:
+// negative, zero and NaN mean "do not wait" (now), a huge one "never" (time_point::max()).
 template <class Rep, class Period>
 time_point deadline_after(std::chrono::duration<Rep, Period> timeout) noexcept {
-  return deadline_from(clock::now(), saturating_ceil(timeout));
+  const time_point now = clock::now();
+  if (!(timeout > timeout.zero())) return now;
+  return deadline_from(now, saturating_ceil(timeout));
 }
 
 }  // namespace concur

@@ -92,9 +92,9 @@ class future {
   void wait() const { get().wait(); }
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    return get().wait_until(detail::deadline_after(timeout));
+    return get().wait_until(concur::deadline_after(timeout));
   }
-  bool wait_until(detail::clock::time_point deadline) const { return get().wait_until(deadline); }
+  bool wait_until(concur::clock::time_point deadline) const { return get().wait_until(deadline); }
 
   // Waits, then returns the value or rethrows the task's exception (its own type);
   // throws cancelled_error if the future was cancelled.
@@ -104,7 +104,7 @@ class future {
   }
   template <class Rep, class Period>
   result_reference result(std::chrono::duration<Rep, Period> timeout) const {
-    if (!get().wait_until(detail::deadline_after(timeout)))
+    if (!get().wait_until(concur::deadline_after(timeout)))
       throw timeout_error("future::result: timed out waiting for the result");
     return checked_value();
   }
@@ -116,7 +116,7 @@ class future {
   }
   template <class Rep, class Period>
   std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
-    if (!get().wait_until(detail::deadline_after(timeout)))
+    if (!get().wait_until(concur::deadline_after(timeout)))
       throw timeout_error("future::exception: timed out waiting for the result");
     return checked_exception();
   }

@@ -51,7 +51,7 @@ class map_results {
     std::size_t index_ = 0;
   };
 
-  map_results(std::vector<future<R>> futures, std::optional<detail::clock::time_point> deadline)
+  map_results(std::vector<future<R>> futures, std::optional<concur::clock::time_point> deadline)
       : futures_(std::move(futures)), deadline_(deadline) {}
   map_results(map_results&&) noexcept = default;
   map_results& operator=(map_results&&) = delete;
@@ -82,7 +82,7 @@ class map_results {
   }
 
   std::vector<future<R>> futures_;
-  std::optional<detail::clock::time_point> deadline_;
+  std::optional<concur::clock::time_point> deadline_;
   std::size_t next_ = 0;
 };
 

@@ -80,7 +80,7 @@ class thread_pool_executor {
     requires(sizeof...(Rs) > 0)
   auto map(std::chrono::duration<Rep, Period> timeout, F&& f, Rs&&... ranges) {
     // clang-format on
-    return map_impl(detail::deadline_after(timeout), std::forward<F>(f),
+    return map_impl(concur::deadline_after(timeout), std::forward<F>(f),
                     std::forward<Rs>(ranges)...);
   }
 
@@ -113,7 +113,7 @@ class thread_pool_executor {
   }
 
   template <class F, class... Rs>
-  auto map_impl(std::optional<detail::clock::time_point> deadline, F&& f, Rs&&... ranges) {
+  auto map_impl(std::optional<concur::clock::time_point> deadline, F&& f, Rs&&... ranges) {
     using R = detail::submit_result_t<F&, std::ranges::range_reference_t<Rs>...>;
     auto futures = detail::submit_in_step<R>(
         [&](auto&&... items) { return submit(f, std::forward<decltype(items)>(items)...); },

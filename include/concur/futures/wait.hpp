@@ -131,7 +131,7 @@ template <detail::future_range R, class Rep, class Period>
 auto wait(R&& futures, return_when when, std::chrono::duration<Rep, Period> timeout) {
   using T = detail::future_value_t<R>;
   return detail::wait_impl<T>(detail::unique_futures<T>(std::forward<R>(futures)), when,
-                              detail::deadline_after(timeout));
+                              concur::deadline_after(timeout));
 }
 
 // An input range over futures in the order they complete (those already done first).
@@ -171,7 +171,7 @@ class as_completed_range {
     as_completed_range* owner_ = nullptr;
   };
 
-  as_completed_range(std::vector<future<T>> fs, std::optional<detail::clock::time_point> deadline)
+  as_completed_range(std::vector<future<T>> fs, std::optional<concur::clock::time_point> deadline)
       : channel_(std::make_shared<channel>()), total_(fs.size()), deadline_(deadline) {
     registered_.reserve(fs.size());
     for (auto& f : fs) {
@@ -227,7 +227,7 @@ class as_completed_range {
   std::vector<std::pair<future<T>, callback_token>> registered_;
   std::size_t total_;
   std::size_t yielded_ = 0;
-  std::optional<detail::clock::time_point> deadline_;
+  std::optional<concur::clock::time_point> deadline_;
   future<T> current_;
   bool started_ = false;
   bool at_end_ = false;
@@ -242,7 +242,7 @@ template <detail::future_range R, class Rep, class Period>
 as_completed_range<detail::future_value_t<R>> as_completed(
     R&& futures, std::chrono::duration<Rep, Period> timeout) {
   using T = detail::future_value_t<R>;
-  return {detail::unique_futures<T>(std::forward<R>(futures)), detail::deadline_after(timeout)};
+  return {detail::unique_futures<T>(std::forward<R>(futures)), concur::deadline_after(timeout)};
 }
 
 }  // namespace concur

@@ -5,6 +5,7 @@
 // aggregate temporary that lives across a co_await (it is copied bitwise into the coroutine
 // frame and freed twice), and `co_await session.get(url, request_options().param("q", "x"))`
 // is exactly that shape. Fill them field by field or with the chained setters.
+#include "concur/core/clock.hpp"
 #include <chrono>
 #include <cstddef>
 #include <nlohmann/json.hpp>
@@ -18,7 +19,9 @@
 
 namespace concur::http {
 
-using duration = std::chrono::steady_clock::duration;
+// The core layer's duration (concur::duration), under this module's name too.
+using concur::duration;
+
 
 // aiohttp.ClientTimeout. Every limit is optional; a miss throws concur::timeout_error.
 struct client_timeout {

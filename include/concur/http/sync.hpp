@@ -42,10 +42,10 @@ class sync_response {
   void raise_for_status() const;
   const std::vector<redirect_hop>& history() const noexcept { return history_; }
   // Time from sending the request to having the whole body.
-  std::chrono::steady_clock::duration elapsed() const noexcept { return elapsed_; }
+  concur::duration elapsed() const noexcept { return elapsed_; }
 
   sync_response() = default;
-  sync_response(const response& r, std::string body, std::chrono::steady_clock::duration elapsed);
+  sync_response(const response& r, std::string body, concur::duration elapsed);
 
  private:
   int status_ = 0;
@@ -54,7 +54,7 @@ class sync_response {
   http::url url_;
   std::string body_;
   std::vector<redirect_hop> history_;
-  std::chrono::steady_clock::duration elapsed_{};
+  concur::duration elapsed_{};
 };
 
 // requests.Session: keep-alive connections between calls.

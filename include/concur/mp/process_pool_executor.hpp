@@ -1,4 +1,5 @@
 #pragma once
+#include <concur/core/clock.hpp>
 #include <chrono>
 #include <cstddef>
 #include <iterator>
@@ -50,9 +51,7 @@ class process_pool_executor {
   template <class Rep, class Period, class F, std::ranges::input_range... Rs>
   requires(sizeof...(Rs) > 0) auto map(std::chrono::duration<Rep, Period> timeout, F f,
                                        const Rs&... ranges) {
-    return map_impl(std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
-                    f, ranges...);
+    return map_impl(concur::deadline_after(timeout), f, ranges...);
   }
 
   // Executor.shutdown: no new work; cancel_futures cancels what no worker has started; wait

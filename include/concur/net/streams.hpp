@@ -6,6 +6,7 @@
 // readability only when nothing is there, so a busy connection costs one syscall per read.
 // A writer sends at once what the socket takes and keeps the rest; drain() waits until the
 // buffered bytes fall to the low-water mark (asyncio's flow control).
+#include "concur/core/clock.hpp"
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -25,7 +26,9 @@
 
 namespace concur::net {
 
-using duration = std::chrono::steady_clock::duration;
+// The core layer's duration (concur::duration), under this module's name too.
+using concur::duration;
+
 
 // Overloads rather than default arguments of class type throughout: GCC 12 miscompiles a
 // class-type default argument (or a braced temporary argument) in a call inside a coroutine's

@@ -282,7 +282,7 @@ class basic_queue {
 
   // false: full (no_wait) or timed out (until).
   template <class U>
-  bool put_impl(U&& item, wait_mode mode, detail::steady::time_point deadline) {
+  bool put_impl(U&& item, wait_mode mode, concur::clock::time_point deadline) {
     std::unique_lock lock(mutex_);
     if (shut_down_) {
       throw queue_shut_down_error("put() on a shut-down queue");
@@ -314,7 +314,7 @@ class basic_queue {
   }
 
   // std::nullopt: empty (no_wait) or timed out (until).
-  std::optional<value_type> get_impl(wait_mode mode, detail::steady::time_point deadline) {
+  std::optional<value_type> get_impl(wait_mode mode, concur::clock::time_point deadline) {
     std::unique_lock lock(mutex_);
     if (storage_.size() == 0) {
       if (shut_down_) {

@@ -50,7 +50,7 @@ class timer {
     if (started_) {
       throw invalid_state_error("a timer can only be started once");
     }
-    thread_ = std::thread([this, deadline = detail::steady::now() + interval_] { run(deadline); });
+    thread_ = std::thread([this, deadline = concur::clock::now() + interval_] { run(deadline); });
     worker_id_ = thread_.get_id();
     started_ = true;
   }
@@ -147,7 +147,7 @@ class timer {
     }
   }
 
-  void run(detail::steady::time_point deadline) {
+  void run(concur::clock::time_point deadline) {
     std::unique_lock lock(mutex_);
     if (!cv_.wait_until(lock, deadline, [this] { return cancelled_; })) {
       fired_ = true;
@@ -167,7 +167,7 @@ class timer {
     cv_.notify_all();
   }
 
-  detail::steady::duration interval_;
+  concur::clock::duration interval_;
   std::unique_ptr<callback_base> call_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -7,6 +7,7 @@
 #include <concur/futures/errors.hpp>
 #include <cstdint>
 #include <exception>
+#include <concur/core/clock.hpp>
 #include <memory>
 #include <new>
 #include <optional>
@@ -14,8 +15,6 @@
 #include <utility>
 
 namespace concur::detail {
-
-using clock = std::chrono::steady_clock;
 
 // Blocking on a 32-bit word (Linux futex). wait returns when the word may no longer equal
 // `expected` (spurious returns are allowed); wait_until returns false once `deadline` passed.
@@ -26,17 +25,6 @@ void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept;
 
 // A done-callback that threw: Python logs it and goes on with the other callbacks; so do we.
 void report_callback_error(std::exception_ptr error) noexcept;
-
-// Converts a user timeout to a deadline without overflowing on huge durations.
-template <class Rep, class Period>
-clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) noexcept {
-  const auto now = clock::now();
-  if (timeout <= timeout.zero()) return now;
-  using namespace std::chrono;
-  const auto limit = duration_cast<duration<double>>(clock::time_point::max() - now);
-  if (duration_cast<duration<double>>(timeout) >= limit) return clock::time_point::max();
-  return now + ceil<clock::duration>(timeout);
-}
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
