@@ -3,8 +3,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <concur/aio/io.hpp>
 #include <concur/aio/sleep.hpp>
@@ -488,7 +488,7 @@ namespace detail {
 
 bool loop_inbox::post(callback_node* node) noexcept {
   {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     if (!closed_) {
       try {
         queue_.push_back(node);
@@ -508,7 +508,7 @@ bool loop_inbox::post(callback_node* node) noexcept {
 }
 
 void loop_inbox::wake() noexcept {
-  std::lock_guard lock(mutex_);
+  const checked_lock lock(mutex_);
   if (!closed_) {
     std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
@@ -518,13 +518,13 @@ void loop_inbox::wake() noexcept {
 std::vector<callback_node*> loop_inbox::take() {
   pending_.store(false, std::memory_order_release);
   std::vector<callback_node*> batch;
-  std::lock_guard lock(mutex_);
+  const checked_lock lock(mutex_);
   batch.swap(queue_);
   return batch;
 }
 
 std::vector<callback_node*> loop_inbox::close() noexcept {
-  std::lock_guard lock(mutex_);
+  const checked_lock lock(mutex_);
   closed_ = true;
   return std::move(queue_);
 }

@@ -5,14 +5,15 @@
 
 namespace concur {
 
-namespace {
-
-std::string describe(int err, const std::string& call) {
+std::string errno_message(int err) {
   char buf[256];
   // The GNU strerror_r returns the message (perhaps not in buf).
-  const char* text = ::strerror_r(err, buf, sizeof buf);
-  return call + ": " + text;
+  return ::strerror_r(err, buf, sizeof buf);
 }
+
+namespace {
+
+std::string describe(int err, const std::string& call) { return call + ": " + errno_message(err); }
 
 }  // namespace
 

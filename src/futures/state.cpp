@@ -69,7 +69,7 @@ void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept {
   syscall(SYS_futex, word_address(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
 }
 
-void report_callback_error(std::exception_ptr error) noexcept {
+void report_callback_error(const std::exception_ptr& error) noexcept {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
@@ -81,10 +81,10 @@ void report_callback_error(std::exception_ptr error) noexcept {
 }
 
 namespace {
-callback_node* as_node(std::uintptr_t word) noexcept {
-  return reinterpret_cast<callback_node*>(word);
+done_callback_node* as_node(std::uintptr_t word) noexcept {
+  return reinterpret_cast<done_callback_node*>(word);
 }
-std::uintptr_t as_word(callback_node* node) noexcept {
+std::uintptr_t as_word(done_callback_node* node) noexcept {
   return reinterpret_cast<std::uintptr_t>(node);
 }
 }  // namespace
@@ -94,10 +94,10 @@ state_base::~state_base() {
   // existed) are dropped without being called.
   const std::uintptr_t word = callbacks_.load(std::memory_order_relaxed);
   if (word == closed_word) return;
-  callback_node* node = as_node(word);
+  done_callback_node* node = as_node(word);
   while (node != nullptr) {
-    callback_node* next = node->next;
-    std::unique_ptr<callback_node> owned(node);
+    done_callback_node* next = node->next;
+    std::unique_ptr<done_callback_node> owned(node);
     node = next;
   }
 }
@@ -174,22 +174,22 @@ void state_base::run_callbacks() noexcept {
     if (callbacks_.compare_exchange_weak(word, closed_word)) break;
   }
   // The list is newest first; Python calls callbacks in the order they were added.
-  callback_node* list = as_node(word);
-  callback_node* ordered = nullptr;
+  done_callback_node* list = as_node(word);
+  done_callback_node* ordered = nullptr;
   while (list != nullptr) {
-    callback_node* next = list->next;
+    done_callback_node* next = list->next;
     list->next = ordered;
     ordered = list;
     list = next;
   }
   while (ordered != nullptr) {
-    std::unique_ptr<callback_node> node(ordered);
+    std::unique_ptr<done_callback_node> node(ordered);
     ordered = ordered->next;
     node->invoke(*this);
   }
 }
 
-callback_node* state_base::add_callback(std::unique_ptr<callback_node> node) noexcept {
+done_callback_node* state_base::add_callback(std::unique_ptr<done_callback_node> node) noexcept {
   if (done()) {
     node->invoke(*this);
     return nullptr;
@@ -208,7 +208,7 @@ callback_node* state_base::add_callback(std::unique_ptr<callback_node> node) noe
     node->next = as_node(word);
     if (callbacks_.compare_exchange_weak(word, as_word(node.get()))) break;
   }
-  callback_node* added = node.release();  // now owned by the list
+  done_callback_node* added = node.release();  // now owned by the list
   if (done()) {
     run_callbacks();
     return nullptr;
@@ -216,7 +216,7 @@ callback_node* state_base::add_callback(std::unique_ptr<callback_node> node) noe
   return added;
 }
 
-bool state_base::remove_callback(callback_node* target) noexcept {
+bool state_base::remove_callback(done_callback_node* target) noexcept {
   if (target == nullptr) return false;
   std::uintptr_t word = callbacks_.load();
   for (;;) {
@@ -228,13 +228,13 @@ bool state_base::remove_callback(callback_node* target) noexcept {
     }
     if (callbacks_.compare_exchange_weak(word, word | locked_bit)) break;
   }
-  callback_node* head = as_node(word);
+  done_callback_node* head = as_node(word);
   bool found = false;
   if (head == target) {
     head = target->next;
     found = true;
   } else {
-    for (callback_node* n = head; n != nullptr && n->next != nullptr; n = n->next) {
+    for (done_callback_node* n = head; n != nullptr && n->next != nullptr; n = n->next) {
       if (n->next == target) {
         n->next = target->next;
         found = true;
@@ -243,7 +243,7 @@ bool state_base::remove_callback(callback_node* target) noexcept {
     }
   }
   callbacks_.store(as_word(head));  // unlocks
-  if (found) std::unique_ptr<callback_node> owned(target);
+  if (found) std::unique_ptr<done_callback_node> owned(target);
   return found;
 }
 

@@ -1,9 +1,9 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <concur/core/checked_mutex.hpp>
 #include <concur/futures/thread_pool_executor.hpp>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,23 +32,24 @@ namespace detail {
 // flight. A submit counts itself in before checking the bits and out after pushing; workers
 // exit only when shutdown is set, no submit is in flight and the queues are empty, so no
 // task can be pushed after the last worker looked.
-class pool_core {
+class thread_pool_core {
  public:
-  pool_core(std::size_t workers, std::function<void()> initializer)
+  thread_pool_core(std::size_t workers, std::function<void()> initializer)
       : queues_(workers), initializer_(std::move(initializer)) {}
 
-  pool_core(const pool_core&) = delete;
-  pool_core& operator=(const pool_core&) = delete;
+  thread_pool_core(const thread_pool_core&) = delete;
+  thread_pool_core& operator=(const thread_pool_core&) = delete;
 
-  ~pool_core() {
+  ~thread_pool_core() {
     // Only reached once every worker ended, so the queues are empty; cancel anything left
     // over all the same rather than leak it.
     drain(nullptr);
   }
 
-  void start(const std::shared_ptr<pool_core>& self) {
-    threads_.reserve(queues_.size());
+  void start(const std::shared_ptr<thread_pool_core>& self) {
     try {
+      const checked_lock lock(join_mutex_);
+      threads_.reserve(queues_.size());
       for (std::size_t i = 0; i < queues_.size(); ++i)
         threads_.emplace_back([self, i] { self->worker_main(i); });
     } catch (...) {
@@ -72,7 +73,7 @@ class pool_core {
     if ((g & shutdown_bit) && (g >> in_flight_shift) == 1) wake_all();
   }
 
-  void push_and_leave(task_base* task) {
+  void push_and_leave(executor_task* task) {
     const std::size_t n = queues_.size();
     std::size_t index = 0;
     if (n > 1) {
@@ -107,7 +108,7 @@ class pool_core {
   // Joins every worker but the calling one. Returns false if the caller is a worker (it is
   // detached when `detach_self`, so the shared state outlives it).
   bool join_all(bool detach_self) {
-    const std::lock_guard lock(join_mutex_);
+    const checked_lock lock(join_mutex_);
     bool self_found = false;
     for (auto& t : threads_) {
       if (!t.joinable()) continue;
@@ -122,7 +123,7 @@ class pool_core {
   }
 
   bool is_worker_thread() const {
-    const std::lock_guard lock(join_mutex_);
+    const checked_lock lock(join_mutex_);
     for (const auto& t : threads_)
       if (t.joinable() && t.get_id() == std::this_thread::get_id()) return true;
     return false;
@@ -149,7 +150,7 @@ class pool_core {
     bool empty() const noexcept { return count_ == 0; }
     std::size_t size() const noexcept { return count_; }
 
-    void push(task_base* task) {
+    void push(executor_task* task) {
       if (tail_pos_ == segment_slots) {
         std::unique_ptr<segment> fresh;
         if (spare_) {
@@ -167,9 +168,9 @@ class pool_core {
       ++count_;
     }
 
-    task_base* pop() noexcept {
+    executor_task* pop() noexcept {
       if (count_ == 0) return nullptr;
-      task_base* task = head_->slots[head_pos_++];
+      executor_task* task = head_->slots[head_pos_++];
       --count_;
       if (head_pos_ == segment_slots) {
         std::unique_ptr<segment> used = std::exchange(head_, std::move(head_->next));
@@ -193,7 +194,7 @@ class pool_core {
     static constexpr std::size_t segment_slots = 123;  // 1000 bytes with the link
     static constexpr std::size_t max_spares = 1024;    // up to ~1 MiB kept per queue
     struct segment {
-      task_base* slots[segment_slots];
+      executor_task* slots[segment_slots];
       std::unique_ptr<segment> next;
     };
     std::unique_ptr<segment> head_;
@@ -206,42 +207,42 @@ class pool_core {
   };
 
   struct alignas(64) worker_queue {
-    std::mutex mutex;
-    segment_fifo fifo;
+    checked_mutex mutex;
+    segment_fifo fifo CONCUR_GUARDED_BY(mutex);
     // Lets empty queues be skipped without taking their lock.
     std::atomic<std::size_t> approx_size{0};
     // 1 while this queue's worker sleeps; a waker swaps it to 0 and futex-wakes it.
     std::atomic<std::uint32_t> sleeping{0};
 
-    void push(task_base* task) {
-      const std::lock_guard lock(mutex);
+    void push(executor_task* task) {
+      const checked_lock lock(mutex);
       fifo.push(task);
       approx_size.store(fifo.size());
     }
-    task_base* pop() {
+    executor_task* pop() {
       if (approx_size.load() == 0) return nullptr;
-      const std::lock_guard lock(mutex);
-      task_base* task = fifo.pop();
+      const checked_lock lock(mutex);
+      executor_task* task = fifo.pop();
       approx_size.store(fifo.size());
       return task;
     }
-    std::vector<task_base*> take_all() {
-      std::vector<task_base*> out;
-      const std::lock_guard lock(mutex);
+    std::vector<executor_task*> take_all() {
+      std::vector<executor_task*> out;
+      const checked_lock lock(mutex);
       out.reserve(fifo.size());
-      while (task_base* t = fifo.pop()) out.push_back(t);
+      while (executor_task* t = fifo.pop()) out.push_back(t);
       approx_size.store(0);
       return out;
     }
   };
 
-  task_base* find_work(std::size_t me) {
-    if (task_base* t = queues_[me].pop()) return t;
+  executor_task* find_work(std::size_t me) {
+    if (executor_task* t = queues_[me].pop()) return t;
     const std::size_t n = queues_.size();
     for (std::size_t k = 1; k < n; ++k) {
       std::size_t i = me + k;
       if (i >= n) i -= n;
-      if (task_base* t = queues_[i].pop()) return t;
+      if (executor_task* t = queues_[i].pop()) return t;
     }
     return nullptr;
   }
@@ -267,7 +268,7 @@ class pool_core {
       }
     }
     for (;;) {
-      task_base* task = find_work(me);
+      executor_task* task = find_work(me);
       if (task == nullptr) task = search(me);
       if (task == nullptr) return;
       task->run();
@@ -280,12 +281,12 @@ class pool_core {
   // when nobody searches, and a searcher that finds work while more is queued passes the
   // baton by waking one sleeper (the scheme Go's scheduler uses), so queued work is never
   // left behind a worker that got stuck in a long task.
-  task_base* search(std::size_t me) {
+  executor_task* search(std::size_t me) {
     worker_queue& own = queues_[me];
     searching_.fetch_add(1);
     for (;;) {
       for (int i = 0; i < pause_spins + yield_spins; ++i) {
-        if (task_base* t = find_work(me)) {
+        if (executor_task* t = find_work(me)) {
           stop_searching(me);
           return t;
         }
@@ -297,7 +298,7 @@ class pool_core {
       idle_.fetch_add(1);
       own.sleeping.store(1);
       searching_.fetch_sub(1);
-      task_base* task = find_work(me);
+      executor_task* task = find_work(me);
       if (task == nullptr && exit_allowed()) {
         own.sleeping.store(0);
         idle_.fetch_sub(1);
@@ -349,7 +350,7 @@ class pool_core {
     return std::make_exception_ptr(broken_executor_error(broken_message_));
   }
 
-  void break_pool(std::exception_ptr cause) {
+  void break_pool(const std::exception_ptr& cause) {
     bool expected = false;
     if (!broken_claimed_.compare_exchange_strong(expected, true)) return;
     std::string what = "not a std::exception";
@@ -368,26 +369,26 @@ class pool_core {
   // Takes every queued task off the queues and cancels it (error == null) or fails it.
   void drain(const std::exception_ptr& error) noexcept {
     for (auto& q : queues_) {
-      std::vector<task_base*> tasks;
+      std::vector<executor_task*> tasks;
       try {
         tasks = q.take_all();
       } catch (...) {
         // Out of memory for the list: fall back to taking them one at a time.
-        while (task_base* t = q.pop()) t->abandon(error);
+        while (executor_task* t = q.pop()) t->abandon(error);
         continue;
       }
-      for (task_base* t : tasks) t->abandon(error);
+      for (executor_task* t : tasks) t->abandon(error);
     }
   }
 
   std::vector<worker_queue> queues_;
-  std::vector<std::thread> threads_;
+  std::vector<std::thread> threads_ CONCUR_GUARDED_BY(join_mutex_);
   std::function<void()> initializer_;
   alignas(64) std::atomic<std::uint64_t> gate_{0};
   std::atomic<std::size_t> next_queue_{0};
   alignas(64) std::atomic<std::uint32_t> idle_{0};
   std::atomic<std::uint32_t> searching_{0};
-  mutable std::mutex join_mutex_;
+  mutable checked_mutex join_mutex_;
   std::atomic<bool> broken_claimed_{false};
   std::string broken_message_;
 };
@@ -404,7 +405,7 @@ thread_pool_executor::thread_pool_executor(std::size_t max_workers,
     : max_workers_(max_workers) {
   if (max_workers == 0)
     throw value_error("thread_pool_executor: max_workers must be greater than 0");
-  core_ = std::make_shared<detail::pool_core>(max_workers, std::move(initializer));
+  core_ = std::make_shared<detail::thread_pool_core>(max_workers, std::move(initializer));
   core_->start(core_);
 }
 
@@ -423,7 +424,9 @@ void thread_pool_executor::shutdown(bool wait, bool cancel_futures) {
 }
 
 void thread_pool_executor::enter() { core_->enter(); }
-void thread_pool_executor::push_and_leave(detail::task_base* task) { core_->push_and_leave(task); }
+void thread_pool_executor::push_and_leave(detail::executor_task* task) {
+  core_->push_and_leave(task);
+}
 void thread_pool_executor::leave_without_push() noexcept { core_->leave_without_push(); }
 
 }  // namespace concur

@@ -17,12 +17,11 @@
 
 namespace concur::http::detail {
 
-
 // One keep-alive connection and the state reused across its requests (the parser and the
 // request buffer keep their capacity, so a steady stream of requests allocates little).
-struct connection {
-  connection(net::stream_reader r, net::stream_writer w, std::string k, std::string wh,
-             const parser_limits& limits)
+struct client_connection {
+  client_connection(net::stream_reader r, net::stream_writer w, std::string k, std::string wh,
+                    const parser_limits& limits)
       : reader(std::move(r)),
         writer(std::move(w)),
         parser(message_kind::response, limits),
@@ -45,10 +44,11 @@ class connection_pool : public std::enable_shared_from_this<connection_pool> {
 
   // A connection to u's origin: an idle one if it is still good, else a new one once the
   // limits allow. `reused` tells which.
-  aio::task<std::unique_ptr<connection>> acquire(const url& u, std::optional<time_point> deadline,
-                                                 bool& reused);
+  aio::task<std::unique_ptr<client_connection>> acquire(const url& u,
+                                                        std::optional<time_point> deadline,
+                                                        bool& reused);
   // Back from a request: kept for reuse if `reusable`, else closed. Wakes waiters.
-  void release(std::unique_ptr<connection> c, bool reusable) noexcept;
+  void release(std::unique_ptr<client_connection> c, bool reusable) noexcept;
   void close_all() noexcept;
 
   session_options opts;
@@ -60,7 +60,7 @@ class connection_pool : public std::enable_shared_from_this<connection_pool> {
 
  private:
   struct host_state {
-    std::vector<std::unique_ptr<connection>> idle;
+    std::vector<std::unique_ptr<client_connection>> idle;
     std::size_t in_use = 0;
   };
   bool has_room(const host_state& hs) const noexcept {
@@ -78,7 +78,7 @@ class connection_pool : public std::enable_shared_from_this<connection_pool> {
 // parser) and gzip/deflate; hands the connection back to the pool at the end.
 class body_reader {
  public:
-  body_reader(std::shared_ptr<connection_pool> pool, std::unique_ptr<connection> conn,
+  body_reader(std::shared_ptr<connection_pool> pool, std::unique_ptr<client_connection> conn,
               std::optional<content_coding> coding, std::optional<time_point> deadline,
               std::optional<duration> sock_read, std::string url);
   // For a body that was complete when the headers arrived (no connection held).
@@ -100,7 +100,7 @@ class body_reader {
   void finish();
 
   std::shared_ptr<connection_pool> pool_;
-  std::unique_ptr<connection> conn_;
+  std::unique_ptr<client_connection> conn_;
   std::optional<decompressor> decoder_;
   std::optional<time_point> deadline_;
   std::optional<duration> sock_read_;

@@ -29,9 +29,8 @@ void connection_pool::wake_waiters() noexcept {
   for (auto* slot : waiters_) slot->wake();
 }
 
-aio::task<std::unique_ptr<connection>> connection_pool::acquire(const url& u,
-                                                                std::optional<time_point> deadline,
-                                                                bool& reused) {
+aio::task<std::unique_ptr<client_connection>> connection_pool::acquire(
+    const url& u, std::optional<time_point> deadline, bool& reused) {
   // Keeps the pool alive while this coroutine runs, even if the session goes away.
   auto self = shared_from_this();
   std::string key = u.origin();
@@ -42,7 +41,7 @@ aio::task<std::unique_ptr<connection>> connection_pool::acquire(const url& u,
     host_state& hs = hosts_[key];
     auto now = aio::get_running_loop().now();
     while (!hs.idle.empty()) {
-      std::unique_ptr<connection> c = std::move(hs.idle.back());
+      std::unique_ptr<client_connection> c = std::move(hs.idle.back());
       hs.idle.pop_back();
       --idle;
       // The background reader has already seen a server that closed an idle connection.
@@ -81,8 +80,8 @@ aio::task<std::unique_ptr<connection>> connection_pool::acquire(const url& u,
     co.limit = std::max<std::size_t>(opts.max_header_bytes, 64 * 1024);
     auto [reader, writer] = co_await net::open_connection(u.host, u.port, co);
     ++opened;
-    co_return std::make_unique<connection>(std::move(reader), std::move(writer), key, where,
-                                           limits);
+    co_return std::make_unique<client_connection>(std::move(reader), std::move(writer), key, where,
+                                                  limits);
   } catch (...) {
     --in_use;
     --hosts_[key].in_use;
@@ -91,7 +90,7 @@ aio::task<std::unique_ptr<connection>> connection_pool::acquire(const url& u,
   }
 }
 
-void connection_pool::release(std::unique_ptr<connection> c, bool reusable) noexcept {
+void connection_pool::release(std::unique_ptr<client_connection> c, bool reusable) noexcept {
   if (!c) return;
   --in_use;
   auto it = hosts_.find(c->key);
@@ -243,12 +242,13 @@ aio::task<exchange_result> exchange(std::shared_ptr<detail::connection_pool> poo
                                     std::optional<duration> sock_read,
                                     std::optional<concur::time_point> connect_deadline) {
   bool reused = false;
-  std::unique_ptr<detail::connection> conn = co_await pool->acquire(u, connect_deadline, reused);
+  std::unique_ptr<detail::client_connection> conn =
+      co_await pool->acquire(u, connect_deadline, reused);
   auto& c = *conn;
   bool ok = false;
   struct give_back {
     std::shared_ptr<detail::connection_pool>& pool;
-    std::unique_ptr<detail::connection>& conn;
+    std::unique_ptr<detail::client_connection>& conn;
     bool& ok;
     ~give_back() {
       if (conn && !ok) pool->release(std::move(conn), false);

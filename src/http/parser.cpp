@@ -155,7 +155,7 @@ void parser::begin_message() {
   body_.clear();
 }
 
-void parser::fail(parse_error::kind k, std::string what) {
+void parser::fail(parse_error::kind k, const std::string& what) {
   if (!error_) error_.emplace(k, what);
 }
 

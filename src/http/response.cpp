@@ -7,7 +7,8 @@ namespace concur::http {
 
 namespace detail {
 
-body_reader::body_reader(std::shared_ptr<connection_pool> pool, std::unique_ptr<connection> conn,
+body_reader::body_reader(std::shared_ptr<connection_pool> pool,
+                         std::unique_ptr<client_connection> conn,
                          std::optional<content_coding> coding, std::optional<time_point> deadline,
                          std::optional<duration> sock_read, std::string url)
     : pool_(std::move(pool)),

@@ -13,11 +13,11 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <mutex>
 #include <optional>
 
 #include "concur/aio/io.hpp"
 #include "concur/aio/sleep.hpp"
+#include "concur/core/checked_mutex.hpp"
 #include "concur/http/parser.hpp"
 #include "concur/net/socket.hpp"
 
@@ -89,12 +89,12 @@ aio::task<web_response> next_handler::operator()(web_request& request) const {
 struct server::shared_state {
   std::vector<concur::unique_fd> listeners;
   std::vector<concur::unique_fd> stop_fds;  // one eventfd per loop
-  int signal_fd = -1;                    // run_app's signalfd, watched by loop 0
+  int signal_fd = -1;                       // run_app's signalfd, watched by loop 0
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> open{0};
   std::atomic<std::uint64_t> requests{0};
-  std::mutex error_mutex;
-  std::exception_ptr error;
+  checked_mutex error_mutex;
+  std::exception_ptr error CONCUR_GUARDED_BY(error_mutex);
 
   void request_shutdown() noexcept {
     std::uint64_t one = 1;
@@ -104,7 +104,7 @@ struct server::shared_state {
     }
   }
   void record(std::exception_ptr e) {
-    std::lock_guard lock(error_mutex);
+    const checked_lock lock(error_mutex);
     if (!error) error = std::move(e);
   }
 };
@@ -296,7 +296,8 @@ constexpr std::string_view timeout_408 =
     "Content-Length: 24\r\nConnection: close\r\n\r\n408: Request Timeout\r\n\r\n";
 constexpr std::string_view incomplete_400 =
     "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
-    "Content-Length: 47\r\nConnection: close\r\n\r\n400: the request ended before it was complete\r\n";
+    "Content-Length: 47\r\nConnection: close\r\n\r\n400: the request ended before it was "
+    "complete\r\n";
 
 // ---- the steps of one connection: the awaits stay in connection_main, the work is here
 
@@ -760,7 +761,7 @@ void server::join() {
   threads_.clear();
   std::exception_ptr e;
   {
-    std::lock_guard lock(state_->error_mutex);
+    const checked_lock lock(state_->error_mutex);
     e = std::exchange(state_->error, nullptr);
   }
   if (e) std::rethrow_exception(e);
@@ -772,7 +773,8 @@ server_stats server::stats() const noexcept {
           state_->requests.load(std::memory_order_relaxed)};
 }
 
-void run_app(application app, server_options options, std::function<void(std::uint16_t)> on_ready) {
+void run_app(application app, server_options options,
+             const std::function<void(std::uint16_t)>& on_ready) {
   // SIGINT/SIGTERM arrive through a signalfd that loop 0 watches; blocking them first (and
   // before the loop threads start, which inherit the mask) keeps the default action away.
   sigset_t mask;

@@ -6,8 +6,7 @@
 
 namespace concur::http {
 
-sync_response::sync_response(const response& r, std::string body,
-                             concur::duration elapsed)
+sync_response::sync_response(const response& r, std::string body, concur::duration elapsed)
     : status_(r.status()),
       reason_(r.reason()),
       headers_(r.headers()),

@@ -35,7 +35,6 @@ enum : char { inline_message = 0, memfd_message = 1 };
 // Well under the default socket buffer (wmem_default, 208 KiB), which one message must fit.
 constexpr std::size_t inline_limit = 32 * 1024;
 
-
 // Remaining milliseconds for poll(), -1 for forever.
 int poll_ms(std::chrono::milliseconds timeout, clock::time_point deadline) {
   if (timeout.count() < 0) return -1;
@@ -128,8 +127,8 @@ std::optional<std::string> queue_channel::get(std::chrono::milliseconds timeout)
     iovec iov{buf.data(), buf.size()};
     std::vector<unique_fd> attached;
     // Several processes may wait on the same queue; the one that loses the race polls again.
-    const ssize_t n = recv_with_fds(get_.get(), std::span<const iovec>(&iov, 1), attached,
-                                    MSG_DONTWAIT);
+    const ssize_t n =
+        recv_with_fds(get_.get(), std::span<const iovec>(&iov, 1), attached, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
       throw_last_os_error("concur::mp: queue get");

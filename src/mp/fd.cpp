@@ -1,4 +1,3 @@
-#include "concur/core/clock.hpp"
 #include "concur/mp/detail/fd.hpp"
 
 #include <fcntl.h>
@@ -10,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "concur/core/clock.hpp"
 #include "concur/mp/errors.hpp"
 
 namespace concur::mp::detail {
@@ -22,7 +22,8 @@ unique_fd dup_fd(int fd) {
 
 std::pair<unique_fd, unique_fd> socket_pair(int type) {
   int sv[2];
-  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) throw_last_os_error("concur::mp: socketpair");
+  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0)
+    throw_last_os_error("concur::mp: socketpair");
   return {unique_fd(sv[0]), unique_fd(sv[1])};
 }
 

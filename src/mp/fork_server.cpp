@@ -22,10 +22,10 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "concur/core/checked_mutex.hpp"
 #include "concur/mp/errors.hpp"
 
 namespace concur::mp::detail {
@@ -84,6 +84,7 @@ void become_worker(int server_pid) {
         ::close(control);
         become_worker(self);
         std::vector<int> raw;
+        raw.reserve(fds.size());
         for (auto& fd : fds) raw.push_back(fd.release());
         worker_main(raw[0], std::span<const int>(raw).subspan(1));
       }
@@ -129,9 +130,9 @@ void become_worker(int server_pid) {
 // The one fork server of this process. A process-wide singleton by nature: there is one fork
 // server per program, as Python's forkserver start method has.
 struct server_state {
-  std::mutex m;
-  unique_fd control;
-  int pid = 0;
+  checked_mutex m;
+  unique_fd control CONCUR_GUARDED_BY(m);
+  int pid CONCUR_GUARDED_BY(m) = 0;
 };
 
 server_state& state() {
@@ -139,7 +140,7 @@ server_state& state() {
   return s;
 }
 
-void start_locked(server_state& s) {
+void start_locked(server_state& s) CONCUR_REQUIRES(s.m) {
   auto [parent_end, child_end] = socket_pair(SOCK_SEQPACKET);
   // Buffered output would otherwise be written again by every process forked from here.
   std::cout.flush();
@@ -149,7 +150,10 @@ void start_locked(server_state& s) {
   const int pid = ::fork();
   if (pid < 0) throw_last_os_error("concur::mp: fork of the fork server");
   if (pid == 0) {
-    // The lock is held by the forking thread, which is this one, and this frame never returns.
+    // The fork server never uses the parent's state; the lock is held by the forking thread,
+    // which is this one, and this frame never returns.
+    s.control.release();
+    s.pid = 0;
     s.m.unlock();
     const int control = child_end.release();
     parent_end.reset();
@@ -161,7 +165,7 @@ void start_locked(server_state& s) {
     }
     sigset_t none;
     sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGCHLD, SIG_DFL);
     ::signal(SIGINT, SIG_IGN);  // Ctrl-C goes to the program; we follow it through EOF
     ::signal(SIGPIPE, SIG_IGN);
@@ -170,8 +174,6 @@ void start_locked(server_state& s) {
     // Workers must not keep the program's sockets and files open.
     if (control > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(control - 1), 0u);
     ::syscall(SYS_close_range, static_cast<unsigned>(control + 1), ~0u, 0u);
-    s.control.release();
-    s.pid = 0;
     server_loop(control);
   }
   s.control = std::move(parent_end);
@@ -181,7 +183,7 @@ void start_locked(server_state& s) {
 // One request/reply exchange; restarts a fork server that died.
 reply exchange(const request& req, std::span<const int> fds, unique_fd* pidfd_out) {
   server_state& s = state();
-  std::lock_guard lock(s.m);
+  const checked_lock lock(s.m);
   for (int attempt = 0;; ++attempt) {
     if (!s.control) start_locked(s);
     if (send_message(s.control.get(), req, fds) == static_cast<ssize_t>(sizeof req)) {
@@ -211,13 +213,13 @@ reply exchange(const request& req, std::span<const int> fds, unique_fd* pidfd_ou
 
 void start_fork_server() {
   server_state& s = state();
-  std::lock_guard lock(s.m);
+  const checked_lock lock(s.m);
   if (!s.control) start_locked(s);
 }
 
 int fork_server_pid() {
   server_state& s = state();
-  std::lock_guard lock(s.m);
+  const checked_lock lock(s.m);
   return s.pid;
 }
 

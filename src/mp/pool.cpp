@@ -8,10 +8,10 @@ pool::pool(std::size_t processes, initializer init, pool_options options) {
   cfg.max_tasks_per_child = options.max_tasks_per_child;
   cfg.task_timeout = options.task_timeout;
   cfg.initializer = std::move(init.call_);
-  core_ = std::make_unique<detail::pool_core>(std::move(cfg));
+  core_ = std::make_unique<detail::process_pool_core>(std::move(cfg));
 }
 
-pool::~pool() = default;  // pool_core's destructor terminates and joins
+pool::~pool() = default;  // process_pool_core's destructor terminates and joins
 
 void pool::close() { core_->close(); }
 void pool::join() { core_->join(); }
@@ -24,7 +24,7 @@ std::vector<int> pool::pids() const { return core_->pids(); }
 
 void pool::cancel_pending() { core_->cancel_pending(); }
 
-void pool::submit_call(detail::prepared_call call, std::function<void(detail::outcome&&)> done,
+void pool::submit_call(detail::prepared_call call, std::function<void(detail::task_reply&&)> done,
                        std::function<bool()> start, std::function<void()> cancel) {
   detail::pool_task t;
   t.head = {detail::task_kind::call, call.invoker, call.fn};

@@ -81,7 +81,7 @@ std::string host_port(std::string_view host, std::uint16_t port) {
 }
 
 void throw_errno(int code, const std::string& what, const std::string& where) {
-  std::string msg = what + " " + where + ": " + std::strerror(code);
+  std::string msg = what + " " + where + ": " + errno_message(code);
   switch (code) {
     case ECONNREFUSED:
       throw connection_refused_error(msg, code);
@@ -110,7 +110,7 @@ std::vector<endpoint> resolve_blocking(std::string_view host, std::uint16_t port
   std::string p = std::to_string(port);
   int rc = ::getaddrinfo(h.empty() ? nullptr : h.c_str(), p.c_str(), &hints, &res);
   if (rc != 0) {
-    std::string why = rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc);
+    std::string why = rc == EAI_SYSTEM ? errno_message(errno) : gai_strerror(rc);
     throw dns_error("cannot resolve " + host_port(host, port) + ": " + why, rc);
   }
   for (addrinfo* ai = res; ai; ai = ai->ai_next) {

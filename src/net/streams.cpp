@@ -24,7 +24,8 @@ void park_awaiter::await_suspend(std::coroutine_handle<> h) {
 }
 
 void park_awaiter::await_resume() {
-  if (!awaiter::await_resume()) throw timeout_error(std::string(what_) + " " + *where_ + " timed out");
+  if (!awaiter::await_resume())
+    throw timeout_error(std::string(what_) + " " + *where_ + " timed out");
 }
 
 fill_awaiter::fill_awaiter(std::shared_ptr<stream_core> c) noexcept : core(std::move(c)) {}
@@ -248,7 +249,7 @@ void stream_core::on_writable() noexcept {
 }
 
 void stream_core::fail(std::exception_ptr e) noexcept {
-  if (!error_) error_ = e;
+  if (!error_) error_ = std::move(e);
   pause_reading();
   writing_ = false;
   wbuf_.clear();

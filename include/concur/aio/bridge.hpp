@@ -1,8 +1,8 @@
 #pragma once
 #include <concur/aio/future_awaiter.hpp>
 #include <concur/aio/task.hpp>
-#include <optional>
 #include <concur/futures/thread_pool_executor.hpp>
+#include <optional>
 
 namespace concur::aio {
 

@@ -53,8 +53,8 @@ class broken_barrier_error : public concur::error {
 // ExceptionGroup as raised by asyncio.TaskGroup: every failure of the group's children.
 class exception_group : public concur::error {
  public:
-  exception_group(std::string message, std::vector<std::exception_ptr> exceptions)
-      : error(std::move(message)), exceptions_(std::move(exceptions)) {}
+  exception_group(const std::string& message, std::vector<std::exception_ptr> exceptions)
+      : error(message), exceptions_(std::move(exceptions)) {}
   const std::vector<std::exception_ptr>& exceptions() const noexcept { return exceptions_; }
 
  private:

@@ -3,15 +3,15 @@
 #include <chrono>
 #include <concepts>
 #include <concur/aio/errors.hpp>
-#include <concur/core/clock.hpp>
 #include <concur/aio/intrusive_list.hpp>
+#include <concur/core/checked_mutex.hpp>
+#include <concur/core/clock.hpp>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -162,10 +162,10 @@ class loop_inbox {
   std::vector<callback_node*> close() noexcept;
 
  private:
-  std::mutex mutex_;
-  std::vector<callback_node*> queue_;
+  checked_mutex mutex_;
+  std::vector<callback_node*> queue_ CONCUR_GUARDED_BY(mutex_);
   std::atomic<bool> pending_{false};
-  bool closed_ = false;
+  bool closed_ CONCUR_GUARDED_BY(mutex_) = false;
   int wake_fd_;
 };
 

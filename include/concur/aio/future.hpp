@@ -43,16 +43,16 @@ class future {
   }
   // invalid_state_error when already done.
   template <class... A>
-  requires(std::is_void_v<T> ? sizeof...(A) == 0 : std::is_constructible_v<T, A...>)
-  void set_result(A&&... args) {
+  requires(std::is_void_v<T> ? sizeof...(A) == 0
+                             : std::is_constructible_v<T, A...>) void set_result(A&&... args) {
     check_pending();
     s_->value.emplace(std::forward<A>(args)...);
     finish();
   }
-  void set_exception(std::exception_ptr e) {
+  void set_exception(const std::exception_ptr& e) {
     if (!e) throw invalid_state_error("set_exception: the exception_ptr is null");
     check_pending();
-    s_->error = std::move(e);
+    s_->error = e;
     finish();
   }
 

@@ -14,7 +14,7 @@ class future_awaiter : public wait_node {
   explicit future_awaiter(concur::future<T> f) : f_(std::move(f)) {
     if (!f_.valid()) throw invalid_state_error("aio: awaiting a future without state");
   }
-  future_awaiter(future_awaiter&&) = default;
+  future_awaiter(future_awaiter&&) noexcept = default;
   future_awaiter& operator=(future_awaiter&&) = delete;
 
   bool await_ready() const { return f_.done(); }

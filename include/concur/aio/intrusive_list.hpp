@@ -84,7 +84,9 @@ class intrusive_list : public hook_list {
   }
 
  private:
-  static Node* as_node(list_hook* h) noexcept { return h == nullptr ? nullptr : static_cast<Node*>(h); }
+  static Node* as_node(list_hook* h) noexcept {
+    return h == nullptr ? nullptr : static_cast<Node*>(h);
+  }
 };
 
 }  // namespace concur::aio::detail

@@ -158,8 +158,8 @@ class task_group {
     }
     if (g->parent_->done()) {
       if (event_loop* loop = g->parent_->loop()) {
-        loop->call_exception_handler({"a task_group child failed after its owner completed",
-                                      c->exception_ptr(), c->name()});
+        loop->call_exception_handler(
+            {"a task_group child failed after its owner completed", c->exception_ptr(), c->name()});
       }
       return;
     }

@@ -54,7 +54,9 @@ template <class T>
 struct is_task_handle<task_handle<T>> : std::true_type {};
 
 template <class A>
-concept abandonable = requires(A& a) { a.abandon(); };
+concept abandonable = requires(A& a) {
+  a.abandon();
+};
 
 // The deadline has passed before the awaitable was awaited: a coroutine is not started at
 // all; a task passed in is cancelled and awaited (its result is returned if it is done, or if

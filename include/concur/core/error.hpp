@@ -58,6 +58,9 @@ class os_error : public error {
   std::string call_;
 };
 
+// strerror(err), safe to call from any thread.
+std::string errno_message(int err);
+
 // Throws os_error for `err` (an errno value) and the call that failed.
 [[noreturn]] void throw_os_error(int err, std::string call);
 // Same, with the errno the failed call just left.

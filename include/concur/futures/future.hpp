@@ -48,9 +48,10 @@ class callback_token {
  private:
   template <class T>
   friend class future;
-  callback_token(const void* state, detail::callback_node* node) : state_(state), node_(node) {}
+  callback_token(const void* state, detail::done_callback_node* node)
+      : state_(state), node_(node) {}
   const void* state_ = nullptr;
-  detail::callback_node* node_ = nullptr;
+  detail::done_callback_node* node_ = nullptr;
 };
 
 // A handle to one result that is produced elsewhere (like Python's Future, or
@@ -149,9 +150,8 @@ class future {
 
  private:
   template <class F>
-  struct callback final : detail::callback_node {
-    template <class G>
-    explicit callback(G&& g) : fn(std::forward<G>(g)) {}
+  struct callback final : detail::done_callback_node {
+    explicit callback(F f) : fn(std::move(f)) {}
     void invoke(detail::state_base& s) noexcept override {
       try {
         s.add_ref();
@@ -224,9 +224,9 @@ class promise {
     check();
     state_->set_value(std::forward<A>(args)...);
   }
-  void set_exception(std::exception_ptr error) {
+  void set_exception(const std::exception_ptr& error) {
     check();
-    state_->set_exception(std::move(error));
+    state_->set_exception(error);
   }
 
  private:

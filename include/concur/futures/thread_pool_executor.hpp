@@ -21,7 +21,7 @@
 namespace concur {
 
 namespace detail {
-class pool_core;
+class thread_pool_core;
 
 // The type a submitted callable's result is stored as: references and cv are dropped, like
 // std::async does.
@@ -94,7 +94,7 @@ class thread_pool_executor {
 
  private:
   void enter();
-  void push_and_leave(detail::task_base* task);
+  void push_and_leave(detail::executor_task* task);
   void leave_without_push() noexcept;
 
   template <class R, class C>
@@ -121,7 +121,7 @@ class thread_pool_executor {
     return map_results<R>(std::move(futures), deadline);
   }
 
-  std::shared_ptr<detail::pool_core> core_;
+  std::shared_ptr<detail::thread_pool_core> core_;
   std::size_t max_workers_;
 };
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <concur/core/checked_mutex.hpp>
 #include <concur/futures/errors.hpp>
 #include <concur/futures/future.hpp>
 #include <condition_variable>
@@ -11,7 +12,6 @@
 #include <deque>
 #include <iterator>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -140,9 +140,9 @@ auto wait(R&& futures, return_when when, std::chrono::duration<Rep, Period> time
 template <class T>
 class as_completed_range {
   struct channel {
-    std::mutex mutex;
+    checked_mutex mutex;
     std::condition_variable ready_cv;
-    std::deque<future<T>> ready;
+    std::deque<future<T>> ready CONCUR_GUARDED_BY(mutex);
   };
 
  public:
@@ -177,7 +177,7 @@ class as_completed_range {
     for (auto& f : fs) {
       auto token = f.add_done_callback([ch = channel_](const future<T>& g) {
         {
-          const std::lock_guard lock(ch->mutex);
+          const checked_lock lock(ch->mutex);
           ch->ready.push_back(g);
         }
         ch->ready_cv.notify_one();
@@ -209,17 +209,19 @@ class as_completed_range {
       current_ = future<T>();
       return;
     }
-    std::unique_lock lock(channel_->mutex);
-    if (deadline_) {
-      if (!channel_->ready_cv.wait_until(lock, *deadline_,
-                                         [&] { return !channel_->ready.empty(); }))
+    channel& ch = *channel_;
+    checked_lock lock(ch.mutex);
+    while (ch.ready.empty()) {
+      if (!deadline_) {
+        ch.ready_cv.wait(lock.native());
+      } else if (ch.ready_cv.wait_until(lock.native(), *deadline_) == std::cv_status::timeout &&
+                 ch.ready.empty()) {
         throw timeout_error("as_completed: " + std::to_string(total_ - yielded_) + " (of " +
                             std::to_string(total_) + ") futures unfinished");
-    } else {
-      channel_->ready_cv.wait(lock, [&] { return !channel_->ready.empty(); });
+      }
     }
-    current_ = std::move(channel_->ready.front());
-    channel_->ready.pop_front();
+    current_ = std::move(ch.ready.front());
+    ch.ready.pop_front();
     ++yielded_;
   }
 

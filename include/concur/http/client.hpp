@@ -5,7 +5,6 @@
 // aggregate temporary that lives across a co_await (it is copied bitwise into the coroutine
 // frame and freed twice), and `co_await session.get(url, request_options().param("q", "x"))`
 // is exactly that shape. Fill them field by field or with the chained setters.
-#include "concur/core/clock.hpp"
 #include <chrono>
 #include <cstddef>
 #include <nlohmann/json.hpp>
@@ -13,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "concur/core/clock.hpp"
 #include "concur/http/headers.hpp"
 #include "concur/http/url.hpp"
 #include "concur/net/tls.hpp"
@@ -21,7 +21,6 @@ namespace concur::http {
 
 // The core layer's duration (concur::duration), under this module's name too.
 using concur::duration;
-
 
 // aiohttp.ClientTimeout. Every limit is optional; a miss throws concur::timeout_error.
 struct client_timeout {
@@ -122,7 +121,7 @@ struct request_options {
     return *this;
   }
   request_options& with_timeout(client_timeout t) {
-    timeout = std::move(t);
+    timeout = t;
     return *this;
   }
   request_options& no_redirects() {

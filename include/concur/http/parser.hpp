@@ -89,7 +89,7 @@ class parser {
 
  private:
   friend struct parser_callbacks;
-  void fail(parse_error::kind k, std::string what);
+  void fail(parse_error::kind k, const std::string& what);
   void begin_message();
   bool add_header_bytes(std::size_t n);
   void commit_field();

@@ -165,7 +165,7 @@ class server {
   struct shared_state;
 
  private:
-  friend void run_app(application, server_options, std::function<void(std::uint16_t)>);
+  friend void run_app(application, server_options, const std::function<void(std::uint16_t)>&);
   std::shared_ptr<const application> app_;
   server_options options_;
   std::uint16_t port_ = 0;
@@ -177,6 +177,6 @@ class server {
 // web.run_app: serves `app` on the calling thread (plus threads-1 more) until SIGINT or
 // SIGTERM, then shuts down gracefully. `on_ready(port)` runs once the sockets listen.
 void run_app(application app, server_options options = {},
-             std::function<void(std::uint16_t)> on_ready = {});
+             const std::function<void(std::uint16_t)>& on_ready = {});
 
 }  // namespace concur::http

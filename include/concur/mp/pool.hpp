@@ -13,7 +13,7 @@
 
 #include "concur/futures/future.hpp"
 #include "concur/mp/detail/call.hpp"
-#include "concur/mp/detail/pool_core.hpp"
+#include "concur/mp/detail/process_pool_core.hpp"
 #include "concur/mp/process.hpp"
 
 namespace concur::mp {
@@ -102,7 +102,7 @@ class imap_result {
     buf_.clear();
     pos_ = 0;
     while (buf_.empty() && taken_ < chunks_->size()) {
-      detail::outcome o = ordered_ ? chunks_->take(taken_) : chunks_->take_next_completed();
+      detail::task_reply o = ordered_ ? chunks_->take(taken_) : chunks_->take_next_completed();
       ++taken_;
       if (o.error) std::rethrow_exception(o.error);
       detail::fd_table none;
@@ -184,8 +184,8 @@ class pool {
     using R = detail::call_result_t<F, detail::send_type_t<Args>...>;
     auto c = std::make_shared<detail::chunk_collector>(1);
     submit_call(detail::prepare_call(false, f, std::forward<Args>(args)...),
-                [c](detail::outcome&& o) { c->deliver(0, std::move(o)); });
-    detail::outcome o = c->take(0);
+                [c](detail::task_reply&& o) { c->deliver(0, std::move(o)); });
+    detail::task_reply o = c->take(0);
     if (o.error) std::rethrow_exception(o.error);
     if constexpr (!std::is_void_v<R>) {
       R r{};
@@ -206,7 +206,7 @@ class pool {
     auto p = std::make_shared<concur::promise<R>>();
     concur::future<R> fut = p->get_future();
     submit_call(
-        std::move(call), [p](detail::outcome&& o) { fulfil(*p, std::move(o)); },
+        std::move(call), [p](detail::task_reply&& o) { fulfil(*p, std::move(o)); },
         [p] { return p->set_running_or_notify_cancel(); }, [fut]() mutable { fut.cancel(); });
     return fut;
   }
@@ -234,12 +234,12 @@ class pool {
     detail::check_sendable<R>();
   }
 
-  void submit_call(detail::prepared_call call, std::function<void(detail::outcome&&)> done,
+  void submit_call(detail::prepared_call call, std::function<void(detail::task_reply&&)> done,
                    std::function<bool()> start = {}, std::function<void()> cancel = {});
 
-  // Completes a promise from an outcome; never throws (it runs on the manager thread).
+  // Completes a promise from a task_reply; never throws (it runs on the manager thread).
   template <class R>
-  static void fulfil(concur::promise<R>& p, detail::outcome&& o) noexcept {
+  static void fulfil(concur::promise<R>& p, detail::task_reply&& o) noexcept {
     try {
       if (o.error) {
         p.set_exception(o.error);
@@ -291,7 +291,7 @@ class pool {
         detail::pool_task t;
         t.head = {detail::task_kind::call, reinterpret_cast<std::uintptr_t>(inv), fn};
         encode(t.payload);
-        t.on_done = [c, i = tasks.size()](detail::outcome&& o) { c->deliver(i, std::move(o)); };
+        t.on_done = [c, i = tasks.size()](detail::task_reply&& o) { c->deliver(i, std::move(o)); };
         tasks.push_back(std::move(t));
       };
       if constexpr (detail::raw_chunk_v<T> && !std::is_same_v<T, bool> &&
@@ -335,7 +335,7 @@ class pool {
     out.reserve(c.items());
     if (auto failed = c.wait_all_or_failure()) std::rethrow_exception(failed);
     for (std::size_t i = 0; i < c.size(); ++i) {
-      detail::outcome o = c.take(i);
+      detail::task_reply o = c.take(i);
       if (o.error) std::rethrow_exception(o.error);
       detail::fd_table none;
       detail::decode_chunk_append(o.bytes(), none, out);
@@ -352,7 +352,7 @@ class pool {
 
   void submit_tasks(std::vector<detail::pool_task> tasks);
 
-  std::unique_ptr<detail::pool_core> core_;
+  std::unique_ptr<detail::process_pool_core> core_;
 };
 
 }  // namespace concur::mp

@@ -1,9 +1,9 @@
 #pragma once
-#include <concur/core/clock.hpp>
 #include <chrono>
+#include <concur/core/checked_mutex.hpp>
+#include <concur/core/clock.hpp>
 #include <cstddef>
 #include <iterator>
-#include <mutex>
 #include <optional>
 #include <ranges>
 #include <tuple>
@@ -37,7 +37,7 @@ class process_pool_executor {
   // Executor.submit; executor_shutdown_error after shutdown().
   template <class F, class... Args>
   auto submit(F f, Args&&... args) {
-    std::lock_guard lock(m_);
+    const checked_lock lock(m_);
     if (shut_down_) throw executor_shutdown_error();
     return pool_.apply_async(f, std::forward<Args>(args)...);
   }
@@ -58,7 +58,7 @@ class process_pool_executor {
   // blocks until the workers have finished and exited. Safe to call more than once.
   void shutdown(bool wait = true, bool cancel_futures = false) {
     {
-      std::lock_guard lock(m_);
+      const checked_lock lock(m_);
       if (!shut_down_) {
         shut_down_ = true;
         pool_.close();
@@ -74,8 +74,7 @@ class process_pool_executor {
 
  private:
   template <class F, class... Rs>
-  auto map_impl(std::optional<std::chrono::steady_clock::time_point> deadline, F f,
-                const Rs&... ranges) {
+  auto map_impl(std::optional<concur::clock::time_point> deadline, F f, const Rs&... ranges) {
     using R =
         detail::call_result_t<F, detail::send_type_t<std::ranges::range_reference_t<const Rs>>...>;
     static_assert(!std::is_void_v<R>, "concur::mp: map needs a function that returns a value");
@@ -86,8 +85,8 @@ class process_pool_executor {
   }
 
   pool pool_;
-  std::mutex m_;
-  bool shut_down_ = false;
+  checked_mutex m_;
+  bool shut_down_ CONCUR_GUARDED_BY(m_) = false;
 };
 
 }  // namespace concur::mp

@@ -6,7 +6,6 @@
 // readability only when nothing is there, so a busy connection costs one syscall per read.
 // A writer sends at once what the socket takes and keeps the rest; drain() waits until the
 // buffered bytes fall to the low-water mark (asyncio's flow control).
-#include "concur/core/clock.hpp"
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "concur/aio.hpp"
+#include "concur/core/clock.hpp"
 #include "concur/net/detail/park.hpp"
 #include "concur/net/errors.hpp"
 #include "concur/net/socket.hpp"
@@ -28,7 +28,6 @@ namespace concur::net {
 
 // The core layer's duration (concur::duration), under this module's name too.
 using concur::duration;
-
 
 // Overloads rather than default arguments of class type throughout: GCC 12 miscompiles a
 // class-type default argument (or a braced temporary argument) in a call inside a coroutine's

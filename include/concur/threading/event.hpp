@@ -1,9 +1,9 @@
 #pragma once
 // threading.Event: a flag that threads can wait on.
 #include <chrono>
+#include <concur/core/checked_mutex.hpp>
 #include <concur/threading/detail/deadline.hpp>
 #include <condition_variable>
-#include <mutex>
 
 namespace concur {
 
@@ -15,34 +15,44 @@ class event {
 
   // Wakes every thread waiting now; later waits return at once until clear().
   void set() {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     flag_ = true;
     ++sets_;
     cv_.notify_all();
   }
 
   void clear() {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     flag_ = false;
   }
 
   bool is_set() const {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     return flag_;
   }
 
   // Returns the flag, which is always true here (Python's wait() returns True too).
   bool wait() const {
-    std::unique_lock lock(mutex_);
-    cv_.wait(lock, woken{this, sets_});
+    checked_lock lock(mutex_);
+    const auto sets_at_start = sets_;
+    while (!woken(sets_at_start)) {
+      cv_.wait(lock.native());
+    }
     return true;
   }
 
   // false if the flag was still clear when the timeout expired.
   template <class Rep, class Period>
   bool wait(std::chrono::duration<Rep, Period> timeout) const {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_until(lock, detail::wait_deadline(timeout), woken{this, sets_});
+    const auto deadline = detail::wait_deadline(timeout);
+    checked_lock lock(mutex_);
+    const auto sets_at_start = sets_;
+    while (!woken(sets_at_start)) {
+      if (cv_.wait_until(lock.native(), deadline) == std::cv_status::timeout) {
+        return woken(sets_at_start);
+      }
+    }
+    return true;
   }
 
   // Measured on the steady clock from now: a far deadline such as time_point::max() is
@@ -59,16 +69,14 @@ class event {
  private:
   // A set() that happened while we waited counts even if clear() followed before this thread
   // ran again: like Python, a set-then-clear pulse releases everyone who was waiting.
-  struct woken {
-    const event* self;
-    unsigned long long sets_at_start;
-    bool operator()() const { return self->flag_ || self->sets_ != sets_at_start; }
-  };
+  bool woken(unsigned long long sets_at_start) const CONCUR_REQUIRES(mutex_) {
+    return flag_ || sets_ != sets_at_start;
+  }
 
-  mutable std::mutex mutex_;
+  mutable checked_mutex mutex_;
   mutable std::condition_variable cv_;
-  bool flag_ = false;
-  unsigned long long sets_ = 0;
+  bool flag_ CONCUR_GUARDED_BY(mutex_) = false;
+  unsigned long long sets_ CONCUR_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace concur

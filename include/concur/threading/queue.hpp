@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <chrono>
 #include <concepts>
+#include <concur/core/checked_mutex.hpp>
 #include <concur/threading/detail/deadline.hpp>
 #include <concur/threading/errors.hpp>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -213,7 +213,7 @@ class basic_queue {
 
   // Throws task_done_error when called more often than items were put.
   void task_done() {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     if (unfinished_ == 0) {
       throw task_done_error();
     }
@@ -224,31 +224,31 @@ class basic_queue {
 
   // Waits until every item put has been matched by a task_done().
   void join() {
-    std::unique_lock lock(mutex_);
-    all_tasks_done_.wait(lock, [this] { return unfinished_ == 0; });
+    checked_lock lock(mutex_);
+    wait_ready(all_tasks_done_, lock, wait_mode::forever, {}, &basic_queue::all_done);
   }
 
   // false if tasks are still unfinished when the timeout expires.
   template <class Rep, class Period>
   [[nodiscard]] bool join(std::chrono::duration<Rep, Period> timeout) {
-    std::unique_lock lock(mutex_);
-    return all_tasks_done_.wait_until(lock, detail::wait_deadline(timeout),
-                                      [this] { return unfinished_ == 0; });
+    const auto deadline = detail::wait_deadline(timeout);
+    checked_lock lock(mutex_);
+    return wait_ready(all_tasks_done_, lock, wait_mode::until, deadline, &basic_queue::all_done);
   }
 
   // Like Python's: a snapshot that may be stale by the time the caller looks at it.
   std::size_t qsize() const {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     return storage_.size();
   }
   bool empty() const { return qsize() == 0; }
   bool full() const {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     return maxsize_ > 0 && storage_.size() >= maxsize_;
   }
   std::size_t maxsize() const noexcept { return maxsize_; }
   std::size_t unfinished_tasks() const {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     return unfinished_;
   }
 
@@ -258,7 +258,7 @@ class basic_queue {
   void shutdown(bool immediate = false) {
     decltype(std::declval<Storage&>().take_all()) discarded;
     {
-      std::lock_guard lock(mutex_);
+      const checked_lock lock(mutex_);
       shut_down_ = true;
       not_empty_.notify_all();
       not_full_.notify_all();
@@ -273,7 +273,7 @@ class basic_queue {
   }
 
   bool is_shut_down() const {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     return shut_down_;
   }
 
@@ -283,20 +283,17 @@ class basic_queue {
   // false: full (no_wait) or timed out (until).
   template <class U>
   bool put_impl(U&& item, wait_mode mode, concur::clock::time_point deadline) {
-    std::unique_lock lock(mutex_);
+    checked_lock lock(mutex_);
     if (shut_down_) {
       throw queue_shut_down_error("put() on a shut-down queue");
     }
     if (maxsize_ > 0 && storage_.size() >= maxsize_) {
-      const auto has_room_or_shut = [this] { return shut_down_ || storage_.size() < maxsize_; };
       if (mode == wait_mode::no_wait) {
         return false;
       }
-      yield_before_blocking(lock, has_room_or_shut);
+      yield_before_blocking(lock, &basic_queue::has_room_or_shut);
       const waiting counted(putters_waiting_);
-      if (mode == wait_mode::forever) {
-        not_full_.wait(lock, has_room_or_shut);
-      } else if (!not_full_.wait_until(lock, deadline, has_room_or_shut)) {
+      if (!wait_ready(not_full_, lock, mode, deadline, &basic_queue::has_room_or_shut)) {
         return false;
       }
       if (shut_down_) {
@@ -315,20 +312,17 @@ class basic_queue {
 
   // std::nullopt: empty (no_wait) or timed out (until).
   std::optional<value_type> get_impl(wait_mode mode, concur::clock::time_point deadline) {
-    std::unique_lock lock(mutex_);
+    checked_lock lock(mutex_);
     if (storage_.size() == 0) {
       if (shut_down_) {
         throw queue_shut_down_error("get() on a shut-down, empty queue");
       }
-      const auto has_item_or_shut = [this] { return shut_down_ || storage_.size() > 0; };
       if (mode == wait_mode::no_wait) {
         return std::nullopt;
       }
-      yield_before_blocking(lock, has_item_or_shut);
+      yield_before_blocking(lock, &basic_queue::has_item_or_shut);
       const waiting counted(getters_waiting_);
-      if (mode == wait_mode::forever) {
-        not_empty_.wait(lock, has_item_or_shut);
-      } else if (!not_empty_.wait_until(lock, deadline, has_item_or_shut)) {
+      if (!wait_ready(not_empty_, lock, mode, deadline, &basic_queue::has_item_or_shut)) {
         return std::nullopt;
       }
       if (storage_.size() == 0) {
@@ -348,13 +342,35 @@ class basic_queue {
   // needs the CPU for a moment: yielding a few times first avoids most futex sleeps and
   // wake-ups (bench_queue, 4 producers + 4 consumers, maxsize 64, 2 cores: 0.35M -> 3.5M
   // items/s). The caller re-checks the condition under the lock afterwards either way.
-  template <class Ready>
-  static void yield_before_blocking(std::unique_lock<std::mutex>& lock, Ready ready) {
-    for (int i = 0; i < 4 && !ready(); ++i) {
+  using condition = bool (basic_queue::*)() const;
+
+  bool has_room_or_shut() const CONCUR_REQUIRES(mutex_) {
+    return shut_down_ || storage_.size() < maxsize_;
+  }
+  bool has_item_or_shut() const CONCUR_REQUIRES(mutex_) {
+    return shut_down_ || storage_.size() > 0;
+  }
+  bool all_done() const CONCUR_REQUIRES(mutex_) { return unfinished_ == 0; }
+
+  void yield_before_blocking(checked_lock& lock, condition ready) CONCUR_REQUIRES(mutex_) {
+    for (int i = 0; i < 4 && !(this->*ready)(); ++i) {
       lock.unlock();
       std::this_thread::yield();
       lock.lock();
     }
+  }
+
+  // Waits on cv until ready holds (forever, or until the deadline); false if it timed out.
+  bool wait_ready(std::condition_variable& cv, checked_lock& lock, wait_mode mode,
+                  concur::clock::time_point deadline, condition ready) CONCUR_REQUIRES(mutex_) {
+    while (!(this->*ready)()) {
+      if (mode == wait_mode::forever) {
+        cv.wait(lock.native());
+      } else if (cv.wait_until(lock.native(), deadline) == std::cv_status::timeout) {
+        return (this->*ready)();
+      }
+    }
+    return true;
   }
 
   // Counts the threads blocked on a condition (changed only under the lock), so that the
@@ -370,16 +386,16 @@ class basic_queue {
     std::size_t& count_;
   };
 
-  mutable std::mutex mutex_;
+  mutable checked_mutex mutex_;
   std::condition_variable not_empty_;
   std::condition_variable not_full_;
   std::condition_variable all_tasks_done_;
-  Storage storage_;
-  std::size_t maxsize_;
-  std::size_t unfinished_ = 0;
-  std::size_t getters_waiting_ = 0;
-  std::size_t putters_waiting_ = 0;
-  bool shut_down_ = false;
+  Storage storage_ CONCUR_GUARDED_BY(mutex_);
+  const std::size_t maxsize_;
+  std::size_t unfinished_ CONCUR_GUARDED_BY(mutex_) = 0;
+  std::size_t getters_waiting_ CONCUR_GUARDED_BY(mutex_) = 0;
+  std::size_t putters_waiting_ CONCUR_GUARDED_BY(mutex_) = 0;
+  bool shut_down_ CONCUR_GUARDED_BY(mutex_) = false;
 };
 
 template <class T>

@@ -3,6 +3,7 @@
 // cancelled first.
 #include <chrono>
 #include <concepts>
+#include <concur/core/checked_mutex.hpp>
 #include <concur/futures/errors.hpp>
 #include <concur/threading/detail/deadline.hpp>
 #include <condition_variable>
@@ -10,7 +11,6 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -46,7 +46,7 @@ class timer {
 
   // Starts the countdown on a new thread. A second start() throws invalid_state_error.
   void start() {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     if (started_) {
       throw invalid_state_error("a timer can only be started once");
     }
@@ -58,7 +58,7 @@ class timer {
   // Stops the timer if the function has not started running. Returns true if the function
   // will never run (cancelled now, earlier, or before start()), false if it already started.
   bool cancel() {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     if (fired_) {
       return false;
     }
@@ -70,36 +70,44 @@ class timer {
   // Waits until the timer has fired and the function returned, or was cancelled.
   // Throws invalid_state_error before start() or when called from the function itself.
   void join() {
-    std::unique_lock lock(mutex_);
+    checked_lock lock(mutex_);
     check_joinable();
-    cv_.wait(lock, [this] { return finished_; });
+    while (!finished_) {
+      cv_.wait(lock.native());
+    }
   }
 
   template <class Rep, class Period>
   [[nodiscard]] bool join(std::chrono::duration<Rep, Period> timeout) {
-    std::unique_lock lock(mutex_);
+    const auto deadline = detail::wait_deadline(timeout);
+    checked_lock lock(mutex_);
     check_joinable();
-    return cv_.wait_until(lock, detail::wait_deadline(timeout), [this] { return finished_; });
+    while (!finished_) {
+      if (cv_.wait_until(lock.native(), deadline) == std::cv_status::timeout) {
+        return finished_;
+      }
+    }
+    return true;
   }
 
   bool is_alive() const {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     return started_ && !finished_;
   }
   // The function was called (it may still be running).
   bool fired() const {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     return fired_;
   }
   bool cancelled() const {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     return cancelled_;
   }
   // What the function threw, once it has returned; null if it returned normally or has not
   // run. Python hands such exceptions to threading.excepthook; here they are kept for the
   // owner instead of terminating the program.
   std::exception_ptr exception() const {
-    std::lock_guard lock(mutex_);
+    const checked_lock lock(mutex_);
     error_seen_ = true;
     return error_;
   }
@@ -138,7 +146,7 @@ class timer {
     }
   }
 
-  void check_joinable() const {
+  void check_joinable() const CONCUR_REQUIRES(mutex_) {
     if (!started_) {
       throw invalid_state_error("cannot join a timer before it is started");
     }
@@ -148,8 +156,8 @@ class timer {
   }
 
   void run(concur::clock::time_point deadline) {
-    std::unique_lock lock(mutex_);
-    if (!cv_.wait_until(lock, deadline, [this] { return cancelled_; })) {
+    checked_lock lock(mutex_);
+    if (!wait_for_cancel(lock, deadline)) {
       fired_ = true;
       lock.unlock();
       std::exception_ptr error;
@@ -167,17 +175,29 @@ class timer {
     cv_.notify_all();
   }
 
-  concur::clock::duration interval_;
+  // true if cancel() came before the deadline.
+  bool wait_for_cancel(checked_lock& lock, concur::clock::time_point deadline)
+      CONCUR_REQUIRES(mutex_) {
+    while (!cancelled_) {
+      if (cv_.wait_until(lock.native(), deadline) == std::cv_status::timeout) {
+        return cancelled_;
+      }
+    }
+    return true;
+  }
+
+  const concur::clock::duration interval_;
+  // Only the timer's thread touches it once started (and the destructor after the join).
   std::unique_ptr<callback_base> call_;
-  mutable std::mutex mutex_;
+  mutable checked_mutex mutex_;
   std::condition_variable cv_;
-  bool started_ = false;
-  bool cancelled_ = false;
-  bool fired_ = false;
-  bool finished_ = false;
-  std::exception_ptr error_;
-  mutable bool error_seen_ = false;
-  std::thread::id worker_id_;
+  bool started_ CONCUR_GUARDED_BY(mutex_) = false;
+  bool cancelled_ CONCUR_GUARDED_BY(mutex_) = false;
+  bool fired_ CONCUR_GUARDED_BY(mutex_) = false;
+  bool finished_ CONCUR_GUARDED_BY(mutex_) = false;
+  std::exception_ptr error_ CONCUR_GUARDED_BY(mutex_);
+  mutable bool error_seen_ CONCUR_GUARDED_BY(mutex_) = false;
+  std::thread::id worker_id_ CONCUR_GUARDED_BY(mutex_);
   std::thread thread_;
 };
 

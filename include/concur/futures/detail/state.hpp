@@ -4,10 +4,10 @@
 // from it so that a task costs one allocation (state and callable together).
 #include <atomic>
 #include <chrono>
+#include <concur/core/clock.hpp>
 #include <concur/futures/errors.hpp>
 #include <cstdint>
 #include <exception>
-#include <concur/core/clock.hpp>
 #include <memory>
 #include <new>
 #include <optional>
@@ -24,7 +24,7 @@ bool futex_wait_until(const std::atomic<std::uint32_t>& word, std::uint32_t expe
 void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept;
 
 // A done-callback that threw: Python logs it and goes on with the other callbacks; so do we.
-void report_callback_error(std::exception_ptr error) noexcept;
+void report_callback_error(const std::exception_ptr& error) noexcept;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -47,9 +47,9 @@ enum : std::uint32_t {
 
 class state_base;
 
-struct callback_node {
-  callback_node* next = nullptr;
-  virtual ~callback_node() = default;
+struct done_callback_node {
+  done_callback_node* next = nullptr;
+  virtual ~done_callback_node() = default;
   virtual void invoke(state_base& state) noexcept = 0;
 };
 
@@ -88,10 +88,10 @@ class state_base {
   }
   // Returns the node while it waits in the list (for remove_callback), or nullptr if it
   // already ran.
-  callback_node* add_callback(std::unique_ptr<callback_node> node) noexcept;
+  done_callback_node* add_callback(std::unique_ptr<done_callback_node> node) noexcept;
   // Unlinks and frees a node add_callback returned, unless the callbacks are already being
   // run. True if it was removed (it will never run). Call at most once per node.
-  bool remove_callback(callback_node* node) noexcept;
+  bool remove_callback(done_callback_node* node) noexcept;
 
  protected:
   explicit state_base(std::uint32_t refs) noexcept : refs_(refs) {}
@@ -178,17 +178,17 @@ class state : public state_base {
     publish_guarded();
   }
 
-  void set_exception(std::exception_ptr error) {
+  void set_exception(const std::exception_ptr& error) {
     if (!error) throw invalid_state_error("set_exception: the exception_ptr is null");
     if (!try_claim()) throw invalid_state_error(already_done_message());
-    error_ = std::move(error);
+    error_ = error;
     publish_guarded();
   }
 
   // For a producer going away: completes with `error` unless something already completed it.
-  void fail_if_pending(std::exception_ptr error) noexcept {
+  void fail_if_pending(const std::exception_ptr& error) noexcept {
     if (!try_claim()) return;
-    error_ = std::move(error);
+    error_ = error;
     publish_guarded();
   }
 
@@ -230,20 +230,20 @@ class promise_state final : public state<T> {
 };
 
 // The unit an executor queues. run() and abandon() are called exactly once between them.
-class task_base {
+class executor_task {
  public:
   virtual void run() noexcept = 0;
   // The executor will not run it: cancel it, or fail it with `error` when given.
   virtual void abandon(std::exception_ptr error) noexcept = 0;
 
  protected:
-  ~task_base() = default;
+  ~executor_task() = default;
 };
 
 // One block: the shared state, the callable and its arguments. Starts with two references,
 // the returned future's and the queue's.
 template <class T, class F>
-class task_state final : public state<T>, public task_base {
+class task_state final : public state<T>, public executor_task {
  public:
   explicit task_state(F&& fn) : state<T>(2) {
     ::new (static_cast<void*>(std::addressof(fn_))) F(std::move(fn));
@@ -264,7 +264,7 @@ class task_state final : public state<T>, public task_base {
   void abandon(std::exception_ptr error) noexcept override {
     fn_.~F();
     if (error)
-      this->fail_if_pending(std::move(error));
+      this->fail_if_pending(error);
     else
       this->cancel();
     this->release();

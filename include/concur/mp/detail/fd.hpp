@@ -29,5 +29,4 @@ std::optional<std::string> recv_frame(int fd);
 // poll() for POLLIN with a timeout (negative: forever), EINTR-safe. True when readable.
 bool wait_readable(int fd, std::chrono::milliseconds timeout);
 
-
 }  // namespace concur::mp::detail

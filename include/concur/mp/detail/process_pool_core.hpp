@@ -6,20 +6,20 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "concur/core/checked_mutex.hpp"
 #include "concur/mp/detail/call.hpp"
 #include "concur/mp/detail/wire.hpp"
 
 namespace concur::mp::detail {
 
 // What came back for one task: the encoded result, or the error that replaced it.
-struct outcome {
+struct task_reply {
   std::string reply;  // the worker's whole reply: a status byte, then the encoded result
   std::exception_ptr error;
 
@@ -35,7 +35,7 @@ struct pool_task {
   // Called just before the task goes to a worker; false means it was cancelled meanwhile.
   std::function<bool()> on_start;
   // Called exactly once, on the pool's manager thread, with the result or the error.
-  std::function<void(outcome&&)> on_done;
+  std::function<void(task_reply&&)> on_done;
   // Called instead of on_done when cancel_pending() drops the task, if set.
   std::function<void()> on_cancel;
   // on_start has run: a task put back in the queue (its worker died before reaching it) is
@@ -52,12 +52,12 @@ struct pool_config {
 
 // The process-owning half of mp::pool: one manager thread polls every worker's channel and
 // pidfd, hands out tasks, collects results, and replaces workers that die or time out.
-class pool_core {
+class process_pool_core {
  public:
-  explicit pool_core(pool_config cfg);
-  pool_core(const pool_core&) = delete;
-  pool_core& operator=(const pool_core&) = delete;
-  ~pool_core();
+  explicit process_pool_core(pool_config cfg);
+  process_pool_core(const process_pool_core&) = delete;
+  process_pool_core& operator=(const process_pool_core&) = delete;
+  ~process_pool_core();  // NOLINT(bugprone-exception-escape): see its definition
 
   void submit(std::vector<pool_task> tasks);
   void close();
@@ -87,30 +87,30 @@ class pool_core {
   unique_fd wake_fd_;
   std::vector<std::unique_ptr<worker>> workers_;  // touched by the manager thread only
 
-  mutable std::mutex m_;
-  std::deque<pool_task> pending_;
-  std::vector<int> pids_;
-  std::exception_ptr broken_;
-  bool closed_ = false;
-  bool terminating_ = false;
-  std::mutex join_m_;
-  std::thread manager_;
+  mutable checked_mutex m_;
+  std::deque<pool_task> pending_ CONCUR_GUARDED_BY(m_);
+  std::vector<int> pids_ CONCUR_GUARDED_BY(m_);
+  std::exception_ptr broken_ CONCUR_GUARDED_BY(m_);
+  bool closed_ CONCUR_GUARDED_BY(m_) = false;
+  bool terminating_ CONCUR_GUARDED_BY(m_) = false;
+  checked_mutex join_m_;
+  std::thread manager_ CONCUR_GUARDED_BY(join_m_);
 };
 
 // Results of many chunks arriving in any order, read in order (map, imap) or in completion
 // order (imap_unordered). One reader at a time (the map call or the imap iterator).
 class chunk_collector {
  public:
-  explicit chunk_collector(std::size_t chunks) : slots_(chunks) {}
-  void deliver(std::size_t index, outcome&& o);
+  explicit chunk_collector(std::size_t chunks) : chunks_(chunks), slots_(chunks) {}
+  void deliver(std::size_t index, task_reply&& o);
   // Blocks until chunk `index` is in; moves it out.
-  outcome take(std::size_t index);
+  task_reply take(std::size_t index);
   // Blocks until some not yet taken chunk is in; moves it out.
-  outcome take_next_completed();
+  task_reply take_next_completed();
   // Blocks until every chunk is in or one failed: the failure first in order among those in,
   // or null when all succeeded (then take() never blocks). One wake-up instead of one a chunk.
   std::exception_ptr wait_all_or_failure();
-  std::size_t size() const noexcept { return slots_.size(); }
+  std::size_t size() const noexcept { return chunks_; }
   // How many items the chunks hold together (known to map, so its result is sized once).
   void set_items(std::size_t n) noexcept { items_ = n; }
   std::size_t items() const noexcept { return items_; }
@@ -121,13 +121,14 @@ class chunk_collector {
   static constexpr std::size_t want_any = want_none - 1;
   static constexpr std::size_t want_all = want_none - 2;
 
-  std::mutex m_;
+  const std::size_t chunks_;
+  checked_mutex m_;
   std::condition_variable cv_;
-  std::vector<std::optional<outcome>> slots_;
-  std::deque<std::size_t> completed_;
-  std::size_t arrived_ = 0;
-  bool any_failed_ = false;
-  std::size_t want_ = want_none;
+  std::vector<std::optional<task_reply>> slots_ CONCUR_GUARDED_BY(m_);
+  std::deque<std::size_t> completed_ CONCUR_GUARDED_BY(m_);
+  std::size_t arrived_ CONCUR_GUARDED_BY(m_) = 0;
+  bool any_failed_ CONCUR_GUARDED_BY(m_) = false;
+  std::size_t want_ CONCUR_GUARDED_BY(m_) = want_none;
   std::size_t items_ = 0;
 };
 
