@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Side by side, one run: wrk -t1 -c100 against concur's bench_http_server (one loop), a
-# Boost.Beast server on one thread (bench/peers/beast_http_server.cpp, built beside it when
+# Side by side, one run: wrk -t1 -c100 against concur's bench_http_server (one loop), the
+# floor (bench/peers/epoll_floor_server.cpp: one epoll thread that only finds the end of each
+# request and sends a fixed answer of the same size), a Boost.Beast server on one thread (bench/peers/beast_http_server.cpp, built beside it when
 # Boost is installed), nginx with one worker, and a Python aiohttp server, all answering
 # GET /posts/1 with {"id":1,"title":"hello"}. Prints req/s for each and concur's ratios.
 #   bench/http_server_vs.sh [path/to/bench_http_server] [duration, default 5s] [rounds, default 1]
@@ -15,6 +16,7 @@ BIN=${1:-build/default/bench/bench_http_server}
 DUR=${2:-5s}
 ROUNDS=${3:-1}
 BEAST=$(dirname "$BIN")/beast_http_server
+FLOOR=$(dirname "$BIN")/epoll_floor_server
 CONNS=${CONNS:-100}
 command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 1; }
 [ -x "$BIN" ] || { echo "no bench_http_server at $BIN (build with -DCONCUR_BUILD_BENCH=ON)" >&2; exit 1; }
@@ -56,11 +58,21 @@ P_CONCUR=$(free_port)
 "$BIN" --port "$P_CONCUR" --threads 1 >/dev/null &
 PIDS+=($!)
 
+P_FLOOR=$(free_port)
+HAVE_FLOOR=0
+if [ -x "$FLOOR" ]; then
+  "$FLOOR" --port "$P_FLOOR" >/dev/null &
+  PIDS+=($!)
+  PID_FLOOR=$!
+  HAVE_FLOOR=1
+fi
+
 P_BEAST=$(free_port)
 HAVE_BEAST=0
 if [ -x "$BEAST" ]; then
   "$BEAST" --port "$P_BEAST" >/dev/null &
   PIDS+=($!)
+  PID_BEAST=$!
   HAVE_BEAST=1
 fi
 
@@ -113,6 +125,7 @@ PY
 fi
 
 wait_port "$P_CONCUR"
+[ $HAVE_FLOOR = 1 ] && wait_port "$P_FLOOR"
 [ $HAVE_BEAST = 1 ] && wait_port "$P_BEAST"
 [ $HAVE_NGINX = 1 ] && wait_port "$P_NGINX"
 [ $HAVE_AIOHTTP = 1 ] && wait_port "$P_AIOHTTP"
@@ -121,13 +134,15 @@ echo "body: $(curl -s "http://127.0.0.1:$P_CONCUR/posts/1")  (wrk -t1 -c$CONNS -
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0 ? a : b) }'; }
 declare -A RPS EFF PID
 PID[concur]=${PIDS[0]}
-[ $HAVE_BEAST = 1 ] && PID[beast]=${PIDS[1]}
+[ $HAVE_FLOOR = 1 ] && PID[floor]=$PID_FLOOR
+[ $HAVE_BEAST = 1 ] && PID[beast]=$PID_BEAST
 if [ $HAVE_NGINX = 1 ]; then
   PID[nginx]=$(pgrep -P "$NGINX_MASTER" | head -1)
 fi
 [ $HAVE_AIOHTTP = 1 ] && PID[aiohttp]=${PIDS[-1]}
-declare -A PORT=([concur]=$P_CONCUR [beast]=$P_BEAST [nginx]=$P_NGINX [aiohttp]=$P_AIOHTTP)
+declare -A PORT=([concur]=$P_CONCUR [floor]=$P_FLOOR [beast]=$P_BEAST [nginx]=$P_NGINX [aiohttp]=$P_AIOHTTP)
 NAMES=(concur)
+[ $HAVE_FLOOR = 1 ] && NAMES+=(floor)
 [ $HAVE_BEAST = 1 ] && NAMES+=(beast)
 [ $HAVE_NGINX = 1 ] && NAMES+=(nginx)
 [ $HAVE_AIOHTTP = 1 ] && NAMES+=(aiohttp)
@@ -147,10 +162,21 @@ ratio() {  # ratio NAME LABEL
   awk -v c1="${RPS[concur]}" -v o1="${RPS[$1]:-0}" -v c2="${EFF[concur]}" -v o2="${EFF[$1]:-0}" \
       -v label="$2" 'BEGIN { if (o1 > 0 && o2 > 0)
         printf "concur/%-8s req/s %.2fx, per server CPU-second %.2fx%s\n", label, c1 / o1, c2 / o2,
-               (label == "beast" ? "  (target >= 1.1x)" : "") }'
+               (label == "beast" ? "  (target >= 1.1x)" : (label == "floor" ? "  (target >= 0.8x)" : "")) }'
 }
+# The same as key=value lines, and the CPU microseconds per request.
+keyvals() {
+  for n in "${NAMES[@]}"; do
+    awk -v n="$n" -v r="${RPS[$n]}" -v e="${EFF[$n]}" 'BEGIN {
+      printf "http_server server=%s req_per_s=%.0f req_per_cpu_s=%.0f cpu_us_per_req=%.2f\n",
+             n, r, e, (e > 0 ? 1e6 / e : 0) }'
+  done
+}
+if [ $HAVE_FLOOR = 1 ]; then ratio floor floor
+else echo "concur/floor: not measured (no epoll_floor_server beside $BIN)"; fi
 if [ $HAVE_BEAST = 1 ]; then ratio beast beast
 else echo "concur/beast: not measured (no beast_http_server: install Boost headers and rebuild)"; fi
 [ $HAVE_NGINX = 1 ] && ratio nginx nginx
 [ $HAVE_AIOHTTP = 1 ] && ratio aiohttp aiohttp
+keyvals
 exit 0
