@@ -31,10 +31,10 @@ namespace {
 
 aio::task<sync_response> fetch(client_session& client, std::string method, std::string url,
                                request_options options) {
-  auto start = std::chrono::steady_clock::now();
+  auto start = concur::clock::now();
   response r = co_await client.request(std::move(method), std::move(url), std::move(options));
   std::string body = co_await r.read();
-  co_return sync_response(r, std::move(body), std::chrono::steady_clock::now() - start);
+  co_return sync_response(r, std::move(body), concur::clock::now() - start);
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ bool wait_readable(int fd, std::chrono::milliseconds timeout) {
     int ms = -1;
     if (!forever) {
       const auto left =
-          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - concur::clock::now());
       ms = static_cast<int>(
           std::max<std::int64_t>(0, std::min<std::int64_t>(left.count(), 1 << 30)));
     }

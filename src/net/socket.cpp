@@ -80,7 +80,7 @@ std::string host_port(std::string_view host, std::uint16_t port) {
   return out + ":" + std::to_string(port);
 }
 
-void throw_errno(int code, const std::string& what, const std::string& where) {
+void throw_connection_error(int code, const std::string& what, const std::string& where) {
   std::string msg = what + " " + where + ": " + errno_message(code);
   switch (code) {
     case ECONNREFUSED:
@@ -127,24 +127,26 @@ std::vector<endpoint> resolve_blocking(std::string_view host, std::uint16_t port
 
 unique_fd open_listener(const endpoint& ep, const listen_options& options) {
   unique_fd fd(::socket(ep.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) throw_errno(errno, "cannot create a socket for", ep.str());
+  if (!fd) throw_connection_error(errno, "cannot create a socket for", ep.str());
   int one = 1;
   if (options.reuse_address) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (options.reuse_port && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-    throw_errno(errno, "cannot set SO_REUSEPORT on", ep.str());
+    throw_connection_error(errno, "cannot set SO_REUSEPORT on", ep.str());
   if (ep.family() == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (::bind(fd.get(), ep.addr(), ep.length) != 0) throw_errno(errno, "cannot bind", ep.str());
-  if (::listen(fd.get(), options.backlog) != 0) throw_errno(errno, "cannot listen on", ep.str());
+  if (::bind(fd.get(), ep.addr(), ep.length) != 0)
+    throw_connection_error(errno, "cannot bind", ep.str());
+  if (::listen(fd.get(), options.backlog) != 0)
+    throw_connection_error(errno, "cannot listen on", ep.str());
   return fd;
 }
 
 unique_fd start_connect(const endpoint& ep, bool& in_progress, const std::string& where) {
   unique_fd fd(::socket(ep.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) throw_errno(errno, "cannot create a socket to connect to", where);
+  if (!fd) throw_connection_error(errno, "cannot create a socket to connect to", where);
   set_nodelay(fd.get());
   in_progress = false;
   if (::connect(fd.get(), ep.addr(), ep.length) != 0) {
-    if (errno != EINPROGRESS) throw_errno(errno, "cannot connect to", where);
+    if (errno != EINPROGRESS) throw_connection_error(errno, "cannot connect to", where);
     in_progress = true;
   }
   return fd;
@@ -154,7 +156,7 @@ void finish_connect(int fd, const std::string& where) {
   int err = 0;
   socklen_t len = sizeof err;
   if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err != 0) throw_errno(err, "cannot connect to", where);
+  if (err != 0) throw_connection_error(err, "cannot connect to", where);
 }
 
 void set_nodelay(int fd) noexcept {

@@ -134,7 +134,7 @@ bool stream_core::read_some() {
       watch_->read_blocked();
       return false;
     }
-    throw_errno(errno, "cannot read from", where_);
+    throw_connection_error(errno, "cannot read from", where_);
   }
   if (n == 0) {
     // For TLS, a peer that closes without close_notify: treated as EOF, as Python's
@@ -218,7 +218,7 @@ void stream_core::flush_now() {
       int code = n < 0 ? errno : EPIPE;
       wbuf_.clear();
       try {
-        throw_errno(code, "cannot write to", where_);
+        throw_connection_error(code, "cannot write to", where_);
       } catch (...) {
         fail(std::current_exception());
       }
@@ -318,7 +318,7 @@ void stream_core::write(std::string_view data) {
       } else {
         int code = n < 0 ? errno : EPIPE;
         try {
-          throw_errno(code, "cannot write to", where_);
+          throw_connection_error(code, "cannot write to", where_);
         } catch (...) {
           fail(std::current_exception());
         }

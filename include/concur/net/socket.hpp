@@ -59,7 +59,9 @@ void finish_connect(int fd, const std::string& where);
 // Sets TCP_NODELAY (requests and responses are written whole, so Nagle only adds latency).
 void set_nodelay(int fd) noexcept;
 
-// Throws the connection error that matches errno `code` ("<what> <where>: <strerror>").
-[[noreturn]] void throw_errno(int code, const std::string& what, const std::string& where);
+// Throws the connection_error (an os_error) that matches errno `code`, as Python picks
+// ConnectionRefusedError and friends for an OSError ("<what> <where>: <strerror>").
+[[noreturn]] void throw_connection_error(int code, const std::string& what,
+                                         const std::string& where);
 
 }  // namespace concur::net

@@ -291,7 +291,7 @@ class basic_queue {
       if (mode == wait_mode::no_wait) {
         return false;
       }
-      yield_before_blocking(lock, &basic_queue::has_room_or_shut);
+      yield_before_blocking(lock.native(), &basic_queue::has_room_or_shut);
       const waiting counted(putters_waiting_);
       if (!wait_ready(not_full_, lock, mode, deadline, &basic_queue::has_room_or_shut)) {
         return false;
@@ -320,7 +320,7 @@ class basic_queue {
       if (mode == wait_mode::no_wait) {
         return std::nullopt;
       }
-      yield_before_blocking(lock, &basic_queue::has_item_or_shut);
+      yield_before_blocking(lock.native(), &basic_queue::has_item_or_shut);
       const waiting counted(getters_waiting_);
       if (!wait_ready(not_empty_, lock, mode, deadline, &basic_queue::has_item_or_shut)) {
         return std::nullopt;
@@ -352,7 +352,10 @@ class basic_queue {
   }
   bool all_done() const CONCUR_REQUIRES(mutex_) { return unfinished_ == 0; }
 
-  void yield_before_blocking(checked_lock& lock, condition ready) CONCUR_REQUIRES(mutex_) {
+  // Takes the std::unique_lock under the checked_lock: the analysis cannot follow a scoped
+  // lock passed by reference, and the mutex is held again whenever a guarded member is read.
+  void yield_before_blocking(std::unique_lock<std::mutex>& lock, condition ready)
+      CONCUR_REQUIRES(mutex_) {
     for (int i = 0; i < 4 && !(this->*ready)(); ++i) {
       lock.unlock();
       std::this_thread::yield();
