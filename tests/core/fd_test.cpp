@@ -55,7 +55,8 @@ TEST(UniqueFd, MoveTransfersOwnershipOnce) {
   target = std::move(moved);
   EXPECT_EQ(target.get(), raw);
   EXPECT_TRUE(is_open(raw));
-  target = std::move(target);  // self-move keeps the descriptor
+  concur::unique_fd& same = target;
+  target = std::move(same);  // self-move keeps the descriptor
   EXPECT_TRUE(is_open(raw));
 }
 
