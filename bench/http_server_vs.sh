@@ -58,23 +58,20 @@ P_CONCUR=$(free_port)
 "$BIN" --port "$P_CONCUR" --threads 1 >/dev/null &
 PIDS+=($!)
 
-P_FLOOR=$(free_port)
-HAVE_FLOOR=0
-if [ -x "$FLOOR" ]; then
-  "$FLOOR" --port "$P_FLOOR" >/dev/null &
+# start_peer NAME PROGRAM: runs PROGRAM --port P_NAME when it was built; sets P_NAME,
+# PID_NAME and HAVE_NAME (1, or 0 when the program is missing).
+start_peer() {
+  local port_var="P_$1"
+  printf -v "$port_var" %s "$(free_port)"
+  printf -v "HAVE_$1" 0
+  [ -x "$2" ] || return 0
+  "$2" --port "${!port_var}" >/dev/null &
   PIDS+=($!)
-  PID_FLOOR=$!
-  HAVE_FLOOR=1
-fi
-
-P_BEAST=$(free_port)
-HAVE_BEAST=0
-if [ -x "$BEAST" ]; then
-  "$BEAST" --port "$P_BEAST" >/dev/null &
-  PIDS+=($!)
-  PID_BEAST=$!
-  HAVE_BEAST=1
-fi
+  printf -v "PID_$1" %s "$!"
+  printf -v "HAVE_$1" 1
+}
+start_peer FLOOR "$FLOOR"
+start_peer BEAST "$BEAST"
 
 P_NGINX=$(free_port)
 NGINX_MASTER=
