@@ -346,6 +346,36 @@ TEST(ClientSession, MisbehavingPeers) {
   }());
 }
 
+// A response that could be read two ways (response splitting) is refused, never guessed at.
+TEST(ClientSession, AmbiguousResponsesAreRefused) {
+  auto serving = [](std::string text) {
+    return [text](int fd) {
+      concur_test::raw_server::read_request(fd);
+      concur_test::raw_server::send_all(fd, text);
+      concur_test::raw_server::wait_peer_close(fd);
+    };
+  };
+  concur_test::raw_server both(serving(
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"));
+  concur_test::raw_server two_lengths(
+      serving("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nhello"));
+  concur_test::raw_server colon(serving("HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\nhello"));
+  concur_test::raw_server version(serving("HTTP/2.0 200 OK\r\nContent-Length: 5\r\n\r\nhello"));
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    for (auto* s : {&both, &two_lengths, &colon, &version}) {
+      try {
+        auto r = co_await session.get(s->url("/"));
+        co_await r.read();
+        ADD_FAILURE() << "accepted a response from " << s->url("/");
+      } catch (const http::payload_error& e) {
+        EXPECT_NE(std::string(e.what()).find("bad response"), std::string::npos) << e.what();
+      }
+    }
+    EXPECT_EQ(session.connections_in_use(), 0u);
+  }());
+}
+
 TEST(ClientSession, RefusedDnsAndBadUrls) {
   auto port = [] {
     concur_test::raw_server probe([](int) {});

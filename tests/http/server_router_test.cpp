@@ -171,5 +171,5 @@ TEST(ServerWebResponse, Helpers) {
   EXPECT_EQ(s.body, "404: Not Found");
   http::web_exception e(413);
   EXPECT_EQ(e.status(), 413);
-  EXPECT_EQ(e.text(), "413: Payload Too Large");
+  EXPECT_EQ(e.text(), "413: Content Too Large");
 }

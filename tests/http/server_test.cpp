@@ -1,12 +1,12 @@
 #include "concur/http/server.hpp"
 
 #include <gtest/gtest.h>
-
 #include <sys/socket.h>
 
 #include <atomic>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "concur/aio/sleep.hpp"
 #include "server_support.hpp"
@@ -212,7 +212,7 @@ TEST(ServerConnection, Http10ClosesUnlessKeepAlive) {
   auto r = c.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->headers.get("Connection").value_or(""), "keep-alive");
-  ASSERT_TRUE(c.send("GET /posts/2 HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(c.send("GET /posts/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   r = c.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->headers.get("Connection").value_or(""), "close");
@@ -288,6 +288,60 @@ TEST(ServerLimits, MalformedRequestGets400) {
   r = d.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
+}
+
+// A request that could be read two ways is refused with 400 and the close, so whatever a proxy
+// in front made of it, nothing after it on the connection is ever read as a request here.
+TEST(ServerStrict, AmbiguousRequestsGet400AndNothingBehindThemIsServed) {
+  http::server srv(sample_app(), local());
+  srv.start();
+  const std::string smuggled = "GET /posts/666 HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::vector<std::pair<const char*, std::string>> cases = {
+      {"Content-Length and Transfer-Encoding",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "0\r\n\r\n"},
+      {"space before the colon", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\n"},
+      {"two Content-Lengths",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n"},
+      {"obsolete line folding",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nX-A: a\r\n Content-Length: 5\r\n\r\n"},
+      {"bare LF", "POST /echo HTTP/1.1\nHost: x\nContent-Length: 0\n\n"},
+      {"chunk data without CRLF",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n0\r\n\r\n"},
+      {"chunked not last",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n"},
+      {"two Hosts", "GET /posts/1 HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"},
+  };
+  for (const auto& [why, text] : cases) {
+    raw_client c(srv.port());
+    c.send(text + smuggled);
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << why;
+    EXPECT_EQ(r->status, 400) << why;
+    EXPECT_EQ(r->headers.get("Connection").value_or(""), "close") << why;
+    EXPECT_TRUE(c.closed_by_peer()) << why;
+  }
+  EXPECT_EQ(srv.stats().requests, 0u);
+}
+
+TEST(ServerStrict, UnsupportedVersionGets505AndUnknownCodingGets501) {
+  http::server srv(sample_app(), local());
+  srv.start();
+  {
+    raw_client c(srv.port());
+    c.send("GET /posts/1 HTTP/9.9\r\nHost: x\r\n\r\n");
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 505);
+    EXPECT_NE(r->body.find("9.9"), std::string::npos) << r->body;
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  raw_client c(srv.port());
+  c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 501);
+  EXPECT_TRUE(c.closed_by_peer());
 }
 
 TEST(ServerTimeouts, SlowClientGets408) {

@@ -51,19 +51,32 @@ class payload_error : public client_error {
 };
 
 // A malformed or over-limit HTTP/1.1 message, from http::parser. `kind` tells a server which
-// status to answer with (400, 431 or 413).
+// status to answer with (400, 431, 413, 505 or 501).
 class parse_error : public error {
  public:
-  enum class kind { malformed, header_too_large, body_too_large, incomplete };
+  enum class kind {
+    malformed,
+    header_too_large,
+    body_too_large,
+    incomplete,
+    // A well-formed version other than HTTP/1.0 and HTTP/1.1.
+    version_not_supported,
+    // A transfer coding other than chunked, which this parser cannot undo.
+    not_implemented,
+  };
   parse_error(kind k, const std::string& what) : error(what), kind_(k) {}
   kind which() const noexcept { return kind_; }
-  // The status a server should answer with: 400, 431 or 413.
+  // The status a server should answer with: 400, 431, 413, 505 or 501.
   int status_hint() const noexcept {
     switch (kind_) {
       case kind::header_too_large:
         return 431;
       case kind::body_too_large:
         return 413;
+      case kind::version_not_supported:
+        return 505;
+      case kind::not_implemented:
+        return 501;
       default:
         return 400;
     }

@@ -1,7 +1,15 @@
 #pragma once
-// http::parser: an incremental HTTP/1.1 parser for requests (server side) and responses
-// (client side), a thin owner of Debian's libhttp-parser (the parser Node.js and aiohttp used)
-// with the limits a server needs (431 for oversized headers, 413 for oversized bodies).
+// http::parser: an incremental, strict HTTP/1.1 parser (RFC 9112) for requests (server side)
+// and responses (client side), with the limits a server needs (431 for oversized headers,
+// 413 for oversized bodies).
+//
+// Strict means a message that could be read two ways is refused rather than guessed at, since
+// two readings of one message (by a proxy and by this server) are how request smuggling
+// starts: bare LF or CR line ends, whitespace before a field's colon, obsolete line folding in
+// a request, both Content-Length and Transfer-Encoding, a Content-Length list, chunked that is
+// not the final coding, chunk data not followed by CRLF, control characters anywhere, a
+// version other than HTTP/1.0 and HTTP/1.1 (505), a missing or doubled Host in a request.
+// docs/python-to-cpp.md lists every rule with its section of the RFC.
 //
 // Use: feed() bytes as they arrive; it consumes up to the end of the current message and
 // stops there (so pipelined bytes stay with the caller). When message_complete(), read the
@@ -54,7 +62,7 @@ class parser {
   bool message_complete() const noexcept { return message_complete_; }
 
   // Request parts (valid once headers_complete()).
-  std::string_view method() const noexcept;
+  std::string_view method() const noexcept { return method_; }
   const std::string& target() const noexcept { return target_; }
   // Response parts.
   int status() const noexcept { return status_; }
@@ -81,22 +89,51 @@ class parser {
   }
   std::size_t body_bytes_seen() const noexcept { return body_total_; }
 
-  // Opaque storage for libhttp-parser's state (kept inline so a parser is one allocation-free
-  // value; sized and aligned for struct http_parser, checked in parser.cpp).
-  struct alignas(8) raw_state {
-    unsigned char bytes[32];
+ private:
+  enum class stage : std::uint8_t {
+    start_line,
+    field_lines,
+    body_sized,
+    body_until_close,
+    chunk_size_line,
+    chunk_data,
+    chunk_data_end,
+    trailer_lines,
+    complete,
   };
 
- private:
-  friend struct parser_callbacks;
-  void fail(parse_error::kind k, const std::string& what);
-  void begin_message();
-  bool add_header_bytes(std::size_t n);
-  void commit_field();
+  struct head_fields;
 
-  raw_state raw_{};
+  [[noreturn]] void fail(parse_error::kind k, const std::string& what);
+  [[noreturn]] void fail_line_too_long();
+  void clear_message();
+  bool step(std::string_view data, std::size_t& pos);
+  std::optional<std::string_view> next_line(std::string_view data, std::size_t& pos,
+                                            std::size_t limit);
+  std::optional<std::string_view> next_head_line(std::string_view data, std::size_t& pos);
+  void parse_version(std::string_view text);
+  void parse_request_line(std::string_view line);
+  void parse_status_line(std::string_view line);
+  std::pair<std::string_view, std::string_view> split_field_line(std::string_view line);
+  void parse_field_line(std::string_view line);
+  void fold_into_last_field(std::string_view line);
+  void end_of_head();
+  void check_request_host(const head_fields& fields);
+  void set_keep_alive(const head_fields& fields);
+  void decide_framing(const head_fields& fields);
+  void frame_by_transfer_encoding(const head_fields& fields);
+  void frame_by_content_length(const head_fields& fields);
+  std::uint64_t parse_content_length(std::string_view text);
+  void parse_chunk_size(std::string_view line);
+  void parse_trailer_line(std::string_view line);
+  void take_body_bytes(std::string_view data, std::size_t& pos);
+  void end_chunk_data(std::string_view data, std::size_t& pos);
+  void complete_message();
+  std::string_view what_message() const noexcept;
+
   message_kind kind_;
   parser_limits limits_;
+  stage stage_ = stage::start_line;
 
   bool started_ = false;
   bool headers_complete_ = false;
@@ -105,22 +142,24 @@ class parser {
   bool keep_alive_ = false;
   bool upgrade_ = false;
   bool chunked_ = false;
-  bool in_value_ = false;
   bool failed_ = false;
+  // A line split across feed() calls: its first part waits here.
+  bool line_in_pending_ = false;
+  // Bytes of the CRLF after a chunk's data seen so far (0 or 1).
+  std::uint8_t chunk_end_seen_ = 0;
   std::optional<std::uint64_t> content_length_;
+  std::uint64_t body_left_ = 0;
   int status_ = 0;
   int major_ = 1;
   int minor_ = 1;
-  unsigned method_ = 0;
   std::size_t header_bytes_ = 0;
   std::size_t body_total_ = 0;
+  std::string method_;
   std::string target_;
   std::string reason_;
-  std::string field_;
-  std::string value_;
+  std::string pending_;
   http::headers headers_;
   std::string body_;
-  std::optional<parse_error> error_;
 };
 
 // Reason phrase of a status code ("Not Found"), or "Unknown".
