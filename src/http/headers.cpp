@@ -5,15 +5,31 @@
 namespace concur::http {
 
 namespace {
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
+
+// ASCII lower case of every byte: a lookup instead of a branch per character, since field
+// names are compared on every request.
+struct lower_table {
+  unsigned char of[256];
+};
+
+constexpr lower_table make_lower_table() {
+  lower_table t{};
+  for (unsigned c = 0; c < 256; ++c)
+    t.of[c] = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return t;
+}
+
+constexpr lower_table lower = make_lower_table();
+
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
+  unsigned diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned>(lower.of[static_cast<unsigned char>(a[i])] ^
+                                  lower.of[static_cast<unsigned char>(b[i])]);
+  return diff == 0;
 }
 
 headers::headers(std::initializer_list<value_type> init) : fields_(init) {}

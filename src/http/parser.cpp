@@ -43,8 +43,11 @@ constexpr byte_class host_bytes = make_class([](unsigned char c) {
   return target_bytes.member[c] && c != '/' && c != '?' && c != '#' && c != '@';
 });
 
+// No early exit: the bytes are almost always valid, and a branch-free loop is faster then.
 bool all_of(std::string_view s, const byte_class& cls) noexcept {
-  return std::all_of(s.begin(), s.end(), [&](char c) { return cls[c]; });
+  bool ok = true;
+  for (char c : s) ok &= cls[c];
+  return ok;
 }
 
 bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
@@ -639,10 +642,17 @@ void parser::take_body_bytes(std::string_view data, std::size_t& pos) {
   } else if (stage_ == stage::chunk_data && body_left_ == 0) {
     stage_ = stage::chunk_data_end;
     chunk_end_seen_ = 0;
+    end_chunk_data(data, pos);
   }
 }
 
 void parser::end_chunk_data(std::string_view data, std::size_t& pos) {
+  if (chunk_end_seen_ == 0 && data.size() - pos >= 2 && data[pos] == '\r' &&
+      data[pos + 1] == '\n') {
+    pos += 2;
+    stage_ = stage::chunk_size_line;
+    return;
+  }
   while (pos < data.size() && chunk_end_seen_ < 2) {
     if (data[pos] != (chunk_end_seen_ == 0 ? '\r' : '\n'))
       fail(parse_error::kind::malformed,
