@@ -1,6 +1,7 @@
 #pragma once
 // Internals of the HTTP client: pooled connections and the reader of a response body.
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,7 +76,8 @@ class connection_pool : public std::enable_shared_from_this<connection_pool> {
 };
 
 // Reads the rest of a response body from its connection, decoding chunked framing (the
-// parser) and gzip/deflate; hands the connection back to the pool at the end.
+// parser) and gzip/deflate; hands the connection back to the pool at the end. The decoded bytes
+// wait in a buffer that http::body_stream (response.content) reads from.
 class body_reader {
  public:
   body_reader(std::shared_ptr<connection_pool> pool, std::unique_ptr<client_connection> conn,
@@ -85,11 +87,15 @@ class body_reader {
   body_reader(std::string complete_body, std::string url);
   ~body_reader();
 
-  bool done() const noexcept { return done_ && pending_.empty(); }
-  // Up to `max` decoded bytes; "" at the end.
-  aio::task<std::string> next(std::size_t max);
-  // Everything left.
-  aio::task<std::string> rest();
+  // The body ended well (decoded bytes may still be buffered); false after a failure.
+  bool ended() const noexcept { return done_ && !error_; }
+  // Decoded bytes not yet taken.
+  std::string_view buffered() const noexcept { return std::string_view(pending_).substr(start_); }
+  // Up to `n` buffered bytes, taken out.
+  std::string take(std::size_t n);
+  // Waits for more decoded bytes; false when the body ended and nothing more came. A failure
+  // (broken framing, lost connection, timeout) is thrown again by every later call.
+  aio::task<bool> more();
   // Drops the connection (closed unless the body was complete).
   void release() noexcept;
 
@@ -98,6 +104,8 @@ class body_reader {
   aio::task<bool> pump();
   void decode(std::string_view raw);
   void finish();
+  // Closes the connection and keeps `e` for every later read.
+  void fail(std::exception_ptr e);
 
   std::shared_ptr<connection_pool> pool_;
   std::unique_ptr<client_connection> conn_;
@@ -105,8 +113,10 @@ class body_reader {
   std::optional<time_point> deadline_;
   std::optional<duration> sock_read_;
   std::string url_;
-  std::string pending_;  // decoded, not yet handed out
-  std::string raw_;      // scratch for encoded bytes
+  std::string pending_;    // decoded; pending_[start_...] not yet taken
+  std::size_t start_ = 0;  // taken bytes at the front, dropped when the buffer is refilled
+  std::string raw_;        // scratch for encoded bytes
+  std::exception_ptr error_;
   bool done_ = false;
 };
 

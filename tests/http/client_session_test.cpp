@@ -236,7 +236,7 @@ TEST(ClientSession, ChunkedGzipAndStreaming) {
     std::size_t total = 0;
     int chunks = 0;
     for (int i = 0; i < 100000; ++i) {
-      std::string chunk = co_await big.read_chunk(65536);
+      std::string chunk = co_await big.content().read(65536);
       if (chunk.empty()) break;
       EXPECT_LE(chunk.size(), 65536u);
       EXPECT_EQ(chunk.front(), 'b');
@@ -416,7 +416,7 @@ TEST(ClientSession, ClientThatStopsReadingDropsTheConnection) {
     http::client_session session;
     {
       auto r = co_await session.get(server.url("/big"));
-      auto first = co_await r.read_chunk(1000);
+      auto first = co_await r.content().read(1000);
       EXPECT_EQ(first.size(), 1000u);
     }  // dropped mid-body: the connection cannot be reused and is closed
     EXPECT_EQ(session.connections_in_use(), 0u);

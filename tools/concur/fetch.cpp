@@ -84,7 +84,7 @@ aio::task<void> fetch_one(http::client_session& session, aio::semaphore& slots, 
         if (!*out) throw concur::error("cannot write " + d.file);
       }
       for (;;) {
-        std::string chunk = co_await r.read_chunk();
+        std::string chunk = co_await r.content().read(64 * 1024);
         if (chunk.empty()) break;
         got += chunk.size();
         bytes_done += chunk.size();
