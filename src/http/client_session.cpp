@@ -1,8 +1,14 @@
 #include "concur/http/client_session.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <filesystem>
 
 #include "client_impl.hpp"
+#include "concur/core/fd.hpp"
 #include "concur/http/errors.hpp"
 #include "concur/net/errors.hpp"
 
@@ -161,12 +167,18 @@ struct prepared_body {
   std::string bytes;
   std::string content_type;
   bool present = false;
+  // A file body is streamed after the head instead of held in `bytes`.
+  std::optional<std::filesystem::path> file;
+  std::uint64_t file_size = 0;
+
+  std::uint64_t length() const noexcept { return file ? file_size : bytes.size(); }
 };
 
 prepared_body prepare_body(const request_options& o) {
   prepared_body b;
-  int given = int(o.json.has_value()) + int(o.form.has_value()) + int(o.data.has_value());
-  if (given > 1) throw client_error("request: give only one of json, form and data");
+  int given = int(o.json.has_value()) + int(o.form.has_value()) + int(o.data.has_value()) +
+              int(o.file.has_value());
+  if (given > 1) throw client_error("request: give only one of json, form, data and file");
   if (o.json) {
     b.bytes = o.json->dump();
     b.content_type = "application/json";
@@ -177,6 +189,13 @@ prepared_body prepare_body(const request_options& o) {
     b.present = true;
   } else if (o.data) {
     b.bytes = *o.data;
+    b.content_type = "application/octet-stream";
+    b.present = true;
+  } else if (o.file) {
+    std::error_code ec;
+    b.file_size = std::filesystem::file_size(*o.file, ec);
+    if (ec) throw os_error(ec.value(), "stat " + o.file->string());
+    b.file = *o.file;
     b.content_type = "application/octet-stream";
     b.present = true;
   }
@@ -213,7 +232,7 @@ void serialize(std::string& out, const std::string& method, const url& u, const 
   if (body.present && !present("content-type")) add_header(out, "Content-Type", body.content_type);
   if (needs_length) {
     out.append("Content-Length: ");
-    out.append(std::to_string(body.bytes.size()));
+    out.append(std::to_string(body.length()));
     out.append("\r\n");
   }
   out.append("\r\n");
@@ -227,6 +246,40 @@ std::optional<content_coding> coding_of(const http::headers& h, bool auto_decomp
   auto c = parse_content_coding(*enc);
   if (c == content_coding::identity) return std::nullopt;
   return c;
+}
+
+// Waits until what was written is sent, up to the request's deadline.
+aio::task<void> drain_until(net::stream_writer& w, std::optional<concur::time_point> deadline) {
+  if (w.write_buffer_size() == 0) co_return;
+  if (deadline) {
+    co_await aio::timeout_at(*deadline, [](net::stream_writer writer) -> aio::task<void> {
+      co_await writer.drain();
+    }(w));
+  } else {
+    co_await w.drain();
+  }
+}
+
+// Sends a file body after the head, 64 KiB at a time, opening the file afresh so a retry or a
+// redirect sends it whole again. A file that shrank since its size went into Content-Length
+// would leave the message short: that is an error, and the connection is not reused.
+aio::task<void> send_file_body(net::stream_writer& w, const prepared_body& body,
+                               std::optional<concur::time_point> deadline) {
+  const std::string name = body.file->string();
+  concur::unique_fd fd(::open(body.file->c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw os_error(errno, "open " + name);
+  std::string buf(64 * 1024, '\0');
+  for (std::uint64_t left = body.file_size; left > 0;) {
+    const auto n = ::read(fd.get(), buf.data(), std::min<std::uint64_t>(buf.size(), left));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw os_error(errno, "read " + name);
+    if (n == 0)
+      throw client_error("file " + name + " became shorter than the " +
+                         std::to_string(body.file_size) + " bytes announced while it was sent");
+    w.write(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    left -= static_cast<std::uint64_t>(n);
+    co_await drain_until(w, deadline);
+  }
 }
 
 // Outcome of one exchange on one connection.
@@ -261,15 +314,8 @@ aio::task<exchange_result> exchange(std::shared_ptr<detail::connection_pool> poo
   if (method == "HEAD") c.parser.expect_no_body();
   try {
     c.writer.write(c.out);
-    if (c.writer.write_buffer_size() > 0) {
-      if (deadline) {
-        co_await aio::timeout_at(*deadline, [](net::stream_writer w) -> aio::task<void> {
-          co_await w.drain();
-        }(c.writer));
-      } else {
-        co_await c.writer.drain();
-      }
-    }
+    co_await drain_until(c.writer, deadline);
+    if (body.file) co_await send_file_body(c.writer, body, deadline);
   } catch (const net::connection_error&) {
     if (reused) co_return exchange_result{response(), true};
     throw;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "concur/http.hpp"
@@ -41,6 +43,7 @@ aio::task<std::string> routes(http_request req) {
     co_return reply(302, "", "Location: " + next + "\r\n", "text/plain");
   }
   if (t == "/see-other") co_return reply(303, "", "Location: /echo\r\n", "text/plain");
+  if (t == "/temporary") co_return reply(307, "", "Location: /echo?again\r\n", "text/plain");
   if (t == "/chunked") {
     co_return std::string(
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -344,6 +347,42 @@ TEST(ClientSession, MisbehavingPeers) {
     EXPECT_THROW(co_await session.get(garbage.url("/")), http::payload_error);
     EXPECT_EQ(session.connections_in_use(), 0u);
   }());
+}
+
+TEST(ClientSession, FileBodyIsStreamedWithItsLengthAndSentAgainOnA307) {
+  concur_test::http_test_server server(routes);
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("concur-upload-" + std::to_string(::getpid()) + ".bin");
+  std::string content;
+  for (int i = 0; i < 50000; ++i) content += "row " + std::to_string(i) + "\n";
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << content;
+  }
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    auto r = co_await session.post(server.url("/echo"), http::request_options().with_file(path));
+    auto j = co_await r.json();
+    EXPECT_EQ(j["body"].get<std::string>().size(), content.size());
+    EXPECT_TRUE(j["body"] == content);
+    EXPECT_EQ(j["content_type"], "application/octet-stream");
+    // 307 keeps the method and the body: the file is read again from its start.
+    auto again =
+        co_await session.post(server.url("/temporary"), http::request_options().with_file(path));
+    auto k = co_await again.json();
+    EXPECT_EQ(k["target"], "/echo?again");
+    EXPECT_TRUE(k["body"] == content);
+    // A missing file fails before any connection is made.
+    const auto opened = session.connections_opened();
+    EXPECT_THROW(co_await session.post(server.url("/echo"),
+                                       http::request_options().with_file(path.string() + ".none")),
+                 concur::os_error);
+    EXPECT_EQ(session.connections_opened(), opened);
+    EXPECT_THROW(co_await session.post(server.url("/echo"),
+                                       http::request_options().with_file(path).with_data("x")),
+                 http::client_error);
+  }());
+  std::filesystem::remove(path);
 }
 
 // A response that could be read two ways (response splitting) is refused, never guessed at.

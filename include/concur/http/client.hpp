@@ -7,6 +7,7 @@
 // is exactly that shape. Fill them field by field or with the chained setters.
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -93,6 +94,10 @@ struct request_options {
   // data= with bytes/str: sent as is (Content-Type from `headers`, else
   // application/octet-stream).
   std::optional<std::string> data;
+  // data= with an open file: the file's bytes, streamed (at most 64 KiB of it in memory at a
+  // time) with its size as Content-Length, and read again from the start for a retry or a
+  // 307/308 redirect. A missing file is an os_error before anything is sent.
+  std::optional<std::filesystem::path> file;
   // Replaces the session's timeout for this request.
   std::optional<client_timeout> timeout;
   bool allow_redirects = true;
@@ -118,6 +123,10 @@ struct request_options {
   }
   request_options& with_data(std::string d) {
     data = std::move(d);
+    return *this;
+  }
+  request_options& with_file(std::filesystem::path f) {
+    file = std::move(f);
     return *this;
   }
   request_options& with_timeout(client_timeout t) {
