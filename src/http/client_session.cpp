@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <filesystem>
 
 #include "client_impl.hpp"
@@ -170,6 +171,9 @@ struct prepared_body {
   // A file body is streamed after the head instead of held in `bytes`.
   std::optional<std::filesystem::path> file;
   std::uint64_t file_size = 0;
+  // A chunked upload from a source that runs once; `started` once it has been asked for data.
+  std::function<aio::task<std::string>()> stream;
+  std::shared_ptr<bool> stream_started = std::make_shared<bool>(false);
 
   std::uint64_t length() const noexcept { return file ? file_size : bytes.size(); }
 };
@@ -177,8 +181,8 @@ struct prepared_body {
 prepared_body prepare_body(const request_options& o) {
   prepared_body b;
   int given = int(o.json.has_value()) + int(o.form.has_value()) + int(o.data.has_value()) +
-              int(o.file.has_value());
-  if (given > 1) throw client_error("request: give only one of json, form, data and file");
+              int(o.file.has_value()) + int(static_cast<bool>(o.stream));
+  if (given > 1) throw client_error("request: give only one of json, form, data, file and stream");
   if (o.json) {
     b.bytes = o.json->dump();
     b.content_type = "application/json";
@@ -196,6 +200,10 @@ prepared_body prepare_body(const request_options& o) {
     b.file_size = std::filesystem::file_size(*o.file, ec);
     if (ec) throw os_error(ec.value(), "stat " + o.file->string());
     b.file = *o.file;
+    b.content_type = "application/octet-stream";
+    b.present = true;
+  } else if (o.stream) {
+    b.stream = o.stream;
     b.content_type = "application/octet-stream";
     b.present = true;
   }
@@ -230,7 +238,9 @@ void serialize(std::string& out, const std::string& method, const url& u, const 
     out.append("Accept-Encoding: gzip, deflate\r\n");
   bool needs_length = body.present || method == "POST" || method == "PUT" || method == "PATCH";
   if (body.present && !present("content-type")) add_header(out, "Content-Type", body.content_type);
-  if (needs_length) {
+  if (body.stream) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  } else if (needs_length) {
     out.append("Content-Length: ");
     out.append(std::to_string(body.length()));
     out.append("\r\n");
@@ -282,6 +292,26 @@ aio::task<void> send_file_body(net::stream_writer& w, const prepared_body& body,
   }
 }
 
+// Sends a streamed body after the head in chunked framing, one chunk per piece of the source,
+// and the last chunk when the source returns "".
+aio::task<void> send_stream_body(net::stream_writer& w, const prepared_body& body,
+                                 std::optional<concur::time_point> deadline) {
+  *body.stream_started = true;
+  for (;;) {
+    std::string piece = co_await body.stream();
+    if (piece.empty()) break;
+    char size[20];
+    auto [end, ec] = std::to_chars(size, size + sizeof size, piece.size(), 16);
+    w.write(std::string_view(size, static_cast<std::size_t>(end - size)));
+    w.write("\r\n");
+    w.write(piece);
+    w.write("\r\n");
+    co_await drain_until(w, deadline);
+  }
+  w.write("0\r\n\r\n");
+  co_await drain_until(w, deadline);
+}
+
 // Outcome of one exchange on one connection.
 struct exchange_result {
   response resp;
@@ -316,6 +346,7 @@ aio::task<exchange_result> exchange(std::shared_ptr<detail::connection_pool> poo
     c.writer.write(c.out);
     co_await drain_until(c.writer, deadline);
     if (body.file) co_await send_file_body(c.writer, body, deadline);
+    if (body.stream) co_await send_stream_body(c.writer, body, deadline);
   } catch (const net::connection_error&) {
     if (reused) co_return exchange_result{response(), true};
     throw;
@@ -413,7 +444,7 @@ aio::task<response> run_request(std::shared_ptr<detail::connection_pool> pool, s
     for (int attempt = 0;; ++attempt) {
       r = co_await exchange(pool, method, u, hdrs, body, deadline, t.sock_read, connect_deadline);
       if (!r.retry) break;
-      if (attempt >= 1 || !idempotent(method))
+      if (attempt >= 1 || !idempotent(method) || *body.stream_started)
         throw payload_error("server " + u.host_header() + " closed a keep-alive connection");
     }
     response& resp = r.resp;
@@ -441,6 +472,9 @@ aio::task<response> run_request(std::shared_ptr<detail::connection_pool> pool, s
         body = prepared_body{};
         hdrs.erase("content-type");
       }
+      if (body.stream && *body.stream_started)
+        throw client_error("a " + std::to_string(s) + " redirect to " + next.str() +
+                           " needs the request body again, and a streamed body is sent once");
       if (next.origin() != u.origin()) hdrs.erase("authorization");
       u = std::move(next);
       continue;

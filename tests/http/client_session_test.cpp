@@ -385,6 +385,41 @@ TEST(ClientSession, FileBodyIsStreamedWithItsLengthAndSentAgainOnA307) {
   std::filesystem::remove(path);
 }
 
+TEST(ClientSession, StreamedBodyIsAChunkedUploadSentOnce) {
+  concur_test::http_test_server server([](http_request req) -> aio::task<std::string> {
+    if (req.target == "/temporary") co_return reply(307, "", "Location: /\r\n", "text/plain");
+    co_return reply(200, std::string(req.headers.get("transfer-encoding", "none")) + "|" +
+                             std::string(req.headers.get("content-length", "none")) + "|" +
+                             req.body);
+  });
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    int next = 0;
+    auto source = [&next]() -> aio::task<std::string> {
+      if (next == 100) co_return std::string();
+      co_await aio::sleep(0ms);  // a source may wait, as an async generator does
+      co_return "piece-" + std::to_string(next++) + ";";
+    };
+    auto r = co_await session.post(server.url("/"), http::request_options().with_stream(source));
+    std::string expected = "chunked|none|";
+    for (int i = 0; i < 100; ++i) expected += "piece-" + std::to_string(i) + ";";
+    EXPECT_EQ(co_await r.text(), expected);
+    // An empty source is an empty chunked body.
+    next = 100;
+    auto empty =
+        co_await session.post(server.url("/"), http::request_options().with_stream(source));
+    EXPECT_EQ(co_await empty.text(), "chunked|none|");
+    // A 307 would need the body again: a clear error, not a second (empty) upload.
+    next = 0;
+    try {
+      co_await session.post(server.url("/temporary"), http::request_options().with_stream(source));
+      ADD_FAILURE() << "the 307 was followed";
+    } catch (const http::client_error& e) {
+      EXPECT_NE(std::string(e.what()).find("streamed body"), std::string::npos) << e.what();
+    }
+  }());
+}
+
 // A response that could be read two ways (response splitting) is refused, never guessed at.
 TEST(ClientSession, AmbiguousResponsesAreRefused) {
   auto serving = [](std::string text) {

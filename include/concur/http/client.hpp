@@ -8,11 +8,13 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "concur/aio/task.hpp"
 #include "concur/core/clock.hpp"
 #include "concur/http/headers.hpp"
 #include "concur/http/url.hpp"
@@ -98,6 +100,10 @@ struct request_options {
   // time) with its size as Content-Length, and read again from the start for a retry or a
   // 307/308 redirect. A missing file is an os_error before anything is sent.
   std::optional<std::filesystem::path> file;
+  // data= with an async generator: a chunked upload of each piece the source returns until it
+  // returns "". A source runs once, so a request that would need the body again (a retry on a
+  // stale connection, a 307/308 redirect) fails with a clear error instead.
+  std::function<aio::task<std::string>()> stream;
   // Replaces the session's timeout for this request.
   std::optional<client_timeout> timeout;
   bool allow_redirects = true;
@@ -127,6 +133,10 @@ struct request_options {
   }
   request_options& with_file(std::filesystem::path f) {
     file = std::move(f);
+    return *this;
+  }
+  request_options& with_stream(std::function<aio::task<std::string>()> source) {
+    stream = std::move(source);
     return *this;
   }
   request_options& with_timeout(client_timeout t) {
