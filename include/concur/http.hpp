@@ -4,6 +4,7 @@
 #include "concur/http/client_session.hpp"
 #include "concur/http/compression.hpp"
 #include "concur/http/errors.hpp"
+#include "concur/http/form_data.hpp"
 #include "concur/http/headers.hpp"
 #include "concur/http/mock_api.hpp"
 #include "concur/http/parser.hpp"

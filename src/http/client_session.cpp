@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
+#include <random>
+#include <vector>
 
 #include "client_impl.hpp"
 #include "concur/core/fd.hpp"
@@ -164,54 +166,134 @@ bool idempotent(std::string_view m) noexcept {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE";
 }
 
-struct prepared_body {
+// A piece of a request body: bytes in memory, or a file read when it is sent.
+struct body_segment {
   std::string bytes;
-  std::string content_type;
-  bool present = false;
-  // A file body is streamed after the head instead of held in `bytes`.
   std::optional<std::filesystem::path> file;
   std::uint64_t file_size = 0;
-  // A chunked upload from a source that runs once; `started` once it has been asked for data.
-  std::function<aio::task<std::string>()> stream;
-  std::shared_ptr<bool> stream_started = std::make_shared<bool>(false);
 
   std::uint64_t length() const noexcept { return file ? file_size : bytes.size(); }
 };
 
+struct prepared_body {
+  // Sent in order after the head, their total as Content-Length.
+  std::vector<body_segment> segments;
+  std::string content_type;
+  bool present = false;
+  // A chunked upload from a source that runs once; `started` once it has been asked for data.
+  std::function<aio::task<std::string>()> stream;
+  std::shared_ptr<bool> stream_started = std::make_shared<bool>(false);
+
+  std::uint64_t length() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& s : segments) n += s.length();
+    return n;
+  }
+  void add_bytes(std::string_view b) {
+    if (segments.empty() || segments.back().file) segments.emplace_back();
+    segments.back().bytes.append(b);
+  }
+  void add_file(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) throw os_error(ec.value(), "stat " + path.string());
+    segments.push_back(body_segment{std::string(), path, size});
+  }
+};
+
+// A quoted-string parameter of Content-Disposition as browsers write it (the HTML standard's
+// form encoding): '"', CR and LF percent-encoded, so a name cannot end its quotes or its line.
+std::string disposition_quoted(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') {
+      out += "%22";
+    } else if (c == '\r') {
+      out += "%0D";
+    } else if (c == '\n') {
+      out += "%0A";
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+// 128 random bits in hex, as aiohttp's uuid4 boundary: a part that contains it by chance is
+// not a concern at that size.
+std::string random_boundary() {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::random_device rd;
+  std::string out(32, '0');
+  for (std::size_t i = 0; i < out.size(); i += 8) {
+    auto v = rd();
+    for (std::size_t j = 0; j < 8; ++j, v >>= 4) out[i + j] = digits[v & 15u];
+  }
+  return out;
+}
+
+// multipart/form-data (RFC 7578): one part per field, files as file segments.
+void prepare_multipart(prepared_body& b, const form_data& form) {
+  const std::string boundary = random_boundary();
+  for (const auto& f : form.fields()) {
+    std::string head =
+        "--" + boundary + "\r\nContent-Disposition: form-data; name=" + disposition_quoted(f.name);
+    if (f.filename) head += "; filename=" + disposition_quoted(*f.filename);
+    head += "\r\n";
+    if (!f.content_type.empty()) head += "Content-Type: " + f.content_type + "\r\n";
+    head += "\r\n";
+    b.add_bytes(head);
+    if (f.file) {
+      b.add_file(*f.file);
+    } else {
+      b.add_bytes(f.value);
+    }
+    b.add_bytes("\r\n");
+  }
+  b.add_bytes("--" + boundary + "--\r\n");
+  b.content_type = "multipart/form-data; boundary=" + boundary;
+}
+
 prepared_body prepare_body(const request_options& o) {
   prepared_body b;
   int given = int(o.json.has_value()) + int(o.form.has_value()) + int(o.data.has_value()) +
-              int(o.file.has_value()) + int(static_cast<bool>(o.stream));
-  if (given > 1) throw client_error("request: give only one of json, form, data, file and stream");
+              int(o.file.has_value()) + int(o.form_fields.has_value()) +
+              int(static_cast<bool>(o.stream));
+  if (given > 1)
+    throw client_error("request: give only one of json, form, form_data, data, file and stream");
+  b.present = given == 1;
   if (o.json) {
-    b.bytes = o.json->dump();
+    b.add_bytes(o.json->dump());
     b.content_type = "application/json";
-    b.present = true;
   } else if (o.form) {
-    b.bytes = urlencode(*o.form);
+    b.add_bytes(urlencode(*o.form));
     b.content_type = "application/x-www-form-urlencoded";
-    b.present = true;
+  } else if (o.form_fields && !o.form_fields->is_multipart()) {
+    query_params pairs;
+    for (const auto& f : o.form_fields->fields()) pairs.emplace_back(f.name, f.value);
+    b.add_bytes(urlencode(pairs));
+    b.content_type = "application/x-www-form-urlencoded";
+  } else if (o.form_fields) {
+    prepare_multipart(b, *o.form_fields);
   } else if (o.data) {
-    b.bytes = *o.data;
+    b.add_bytes(*o.data);
     b.content_type = "application/octet-stream";
-    b.present = true;
   } else if (o.file) {
-    std::error_code ec;
-    b.file_size = std::filesystem::file_size(*o.file, ec);
-    if (ec) throw os_error(ec.value(), "stat " + o.file->string());
-    b.file = *o.file;
+    b.add_file(*o.file);
     b.content_type = "application/octet-stream";
-    b.present = true;
   } else if (o.stream) {
     b.stream = o.stream;
     b.content_type = "application/octet-stream";
-    b.present = true;
   }
   return b;
 }
 
-void serialize(std::string& out, const std::string& method, const url& u, const session_options& so,
-               const http::headers& hdrs, const prepared_body& body) {
+// Writes the head into `out`, and the body's first segment too when it is in memory (the usual
+// case: one write for the whole request); returns how many segments it wrote.
+std::size_t serialize(std::string& out, const std::string& method, const url& u,
+                      const session_options& so, const http::headers& hdrs,
+                      const prepared_body& body) {
   out.clear();
   out.append(method);
   out.push_back(' ');
@@ -246,7 +328,9 @@ void serialize(std::string& out, const std::string& method, const url& u, const 
     out.append("\r\n");
   }
   out.append("\r\n");
-  out.append(body.bytes);
+  if (body.segments.empty() || body.segments.front().file) return 0;
+  out.append(body.segments.front().bytes);
+  return 1;
 }
 
 std::optional<content_coding> coding_of(const http::headers& h, bool auto_decompress) {
@@ -270,25 +354,39 @@ aio::task<void> drain_until(net::stream_writer& w, std::optional<concur::time_po
   }
 }
 
-// Sends a file body after the head, 64 KiB at a time, opening the file afresh so a retry or a
-// redirect sends it whole again. A file that shrank since its size went into Content-Length
-// would leave the message short: that is an error, and the connection is not reused.
-aio::task<void> send_file_body(net::stream_writer& w, const prepared_body& body,
-                               std::optional<concur::time_point> deadline) {
-  const std::string name = body.file->string();
-  concur::unique_fd fd(::open(body.file->c_str(), O_RDONLY | O_CLOEXEC));
+// Streams one file segment, 64 KiB at a time, opening the file afresh so a retry or a redirect
+// sends it whole again. A file that shrank since its size went into Content-Length would leave
+// the message short: that is an error, and the connection is not reused.
+aio::task<void> send_file(net::stream_writer& w, const body_segment& seg,
+                          std::optional<concur::time_point> deadline) {
+  const std::string name = seg.file->string();
+  concur::unique_fd fd(::open(seg.file->c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw os_error(errno, "open " + name);
   std::string buf(64 * 1024, '\0');
-  for (std::uint64_t left = body.file_size; left > 0;) {
+  for (std::uint64_t left = seg.file_size; left > 0;) {
     const auto n = ::read(fd.get(), buf.data(), std::min<std::uint64_t>(buf.size(), left));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw os_error(errno, "read " + name);
     if (n == 0)
       throw client_error("file " + name + " became shorter than the " +
-                         std::to_string(body.file_size) + " bytes announced while it was sent");
+                         std::to_string(seg.file_size) + " bytes announced while it was sent");
     w.write(std::string_view(buf.data(), static_cast<std::size_t>(n)));
     left -= static_cast<std::uint64_t>(n);
     co_await drain_until(w, deadline);
+  }
+}
+
+// Sends the body's segments from `first` on (those serialize() did not put in the head's write).
+aio::task<void> send_segments(net::stream_writer& w, const prepared_body& body, std::size_t first,
+                              std::optional<concur::time_point> deadline) {
+  for (std::size_t i = first; i < body.segments.size(); ++i) {
+    const auto& seg = body.segments[i];
+    if (seg.file) {
+      co_await send_file(w, seg, deadline);
+    } else {
+      w.write(seg.bytes);
+      co_await drain_until(w, deadline);
+    }
   }
 }
 
@@ -338,14 +436,14 @@ aio::task<exchange_result> exchange(std::shared_ptr<detail::connection_pool> poo
     }
   } guard{pool, conn, ok};
 
-  serialize(c.out, method, u, pool->opts, hdrs, body);
+  const std::size_t inlined = serialize(c.out, method, u, pool->opts, hdrs, body);
   ++c.requests;
   c.parser.reset();
   if (method == "HEAD") c.parser.expect_no_body();
   try {
     c.writer.write(c.out);
     co_await drain_until(c.writer, deadline);
-    if (body.file) co_await send_file_body(c.writer, body, deadline);
+    co_await send_segments(c.writer, body, inlined, deadline);
     if (body.stream) co_await send_stream_body(c.writer, body, deadline);
   } catch (const net::connection_error&) {
     if (reused) co_return exchange_result{response(), true};

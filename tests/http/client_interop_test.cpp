@@ -255,11 +255,29 @@ async def compressed(request):
 async def redirect(request):
     raise web.HTTPFound("/posts/7")
 
+async def form(request):
+    data = await request.post()
+    fields = {}
+    for name, value in data.items():
+        if isinstance(value, web.FileField):
+            content = value.file.read()
+            fields[name] = {"filename": value.filename, "content_type": value.content_type,
+                            "size": len(content), "head": content[:8].decode("latin-1")}
+        else:
+            fields[name] = value
+    return web.json_response({"content_type": request.content_type, "fields": fields})
+
+async def upload(request):
+    body = await request.read()
+    return web.json_response({"te": request.headers.get("Transfer-Encoding", ""),
+                              "size": len(body), "head": body[:12].decode("latin-1")})
+
 async def main():
     app = web.Application()
     app.add_routes([web.get("/posts/{id}", posts), web.post("/echo", echo),
                     web.get("/chunked", chunked), web.get("/deflate", compressed),
-                    web.get("/redirect", redirect)])
+                    web.get("/redirect", redirect), web.post("/form", form),
+                    web.post("/upload", upload)])
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -301,5 +319,40 @@ asyncio.run(main())
     auto red = co_await session.get(base + "/redirect");
     EXPECT_EQ((co_await red.json())["id"], 7);
     EXPECT_EQ(session.connections_opened(), 1u);
+
+    // Bodies aiohttp's own parsers read: a urlencoded form, a multipart form with a file, a
+    // chunked upload and a file upload.
+    http::form_data plain;
+    plain.add_field("q", "a b&c");
+    auto f1 = co_await session.post(base + "/form", http::request_options().with_form_data(plain));
+    auto j1 = co_await f1.json();
+    EXPECT_EQ(j1["content_type"], "application/x-www-form-urlencoded");
+    EXPECT_EQ(j1["fields"]["q"], "a b&c");
+
+    const auto upload = dir.path() / "report 1.csv";
+    std::ofstream(upload, std::ios::binary) << "id,value\n" << std::string(300000, 'v');
+    http::form_data form;
+    form.add_field("title", "quarterly").add_file("report", upload, "text/csv");
+    auto f2 = co_await session.post(base + "/form", http::request_options().with_form_data(form));
+    auto j2 = co_await f2.json();
+    EXPECT_EQ(j2["content_type"], "multipart/form-data");
+    EXPECT_EQ(j2["fields"]["title"], "quarterly");
+    EXPECT_EQ(j2["fields"]["report"]["filename"], "report 1.csv");
+    EXPECT_EQ(j2["fields"]["report"]["content_type"], "text/csv");
+    EXPECT_EQ(j2["fields"]["report"]["size"], 9 + 300000);
+    EXPECT_EQ(j2["fields"]["report"]["head"], "id,value");
+
+    int piece = 0;
+    auto source = [&piece]() -> aio::task<std::string> {
+      if (piece == 20) co_return std::string();
+      co_return "piece " + std::to_string(piece++) + ";";
+    };
+    auto u1 = co_await session.post(base + "/upload", http::request_options().with_stream(source));
+    auto k1 = co_await u1.json();
+    EXPECT_EQ(k1["te"], "chunked");
+    EXPECT_EQ(k1["head"], "piece 0;piec");
+    auto u2 = co_await session.post(base + "/upload", http::request_options().with_file(upload));
+    auto k2 = co_await u2.json();
+    EXPECT_EQ(k2["size"], 9 + 300000);
   }());
 }

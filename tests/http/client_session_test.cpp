@@ -420,6 +420,59 @@ TEST(ClientSession, StreamedBodyIsAChunkedUploadSentOnce) {
   }());
 }
 
+TEST(ClientSession, FormDataPlainIsUrlencodedElseMultipartWithFilesStreamed) {
+  concur_test::http_test_server server([](http_request req) -> aio::task<std::string> {
+    co_return reply(200, std::string(req.headers.get("content-type", "")) + "|" +
+                             std::string(req.headers.get("content-length", "")) + "|" + req.body);
+  });
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("concur-form-" + std::to_string(::getpid()) + ".txt");
+  const std::string file_text(100000, 'f');
+  std::ofstream(path, std::ios::binary) << file_text;
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    http::form_data plain;
+    plain.add_field("a", "1 2").add_field("b", "x&y");
+    auto r = co_await session.post(server.url("/"), http::request_options().with_form_data(plain));
+    EXPECT_EQ(co_await r.text(), "application/x-www-form-urlencoded|15|a=1%202&b=x%26y");
+
+    http::form_data form;
+    form.add_field("title", "hello")
+        .add_field("say \"hi\"\r\n", "v")
+        .add_file("doc", path, "text/plain")
+        .add_field("note", "*x*", "text/markdown", "note.md");
+    auto m = co_await session.post(server.url("/"), http::request_options().with_form_data(form));
+    const std::string echoed = co_await m.text();
+    const auto bar1 = echoed.find('|');
+    const auto bar2 = echoed.find('|', bar1 + 1);
+    const std::string type = echoed.substr(0, bar1);
+    const std::string body = echoed.substr(bar2 + 1);
+    EXPECT_EQ(type.rfind("multipart/form-data; boundary=", 0), 0u) << type;
+    if (type.find('=') == std::string::npos) co_return;
+    const std::string boundary = type.substr(type.find('=') + 1);
+    EXPECT_EQ(boundary.size(), 32u);
+    EXPECT_EQ(std::stoul(echoed.substr(bar1 + 1, bar2 - bar1 - 1)), body.size());
+    const std::string expected =
+        "--" + boundary + "\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n" +
+        "--" + boundary +
+        "\r\nContent-Disposition: form-data; name=\"say %22hi%22%0D%0A\"\r\n\r\nv\r\n" + "--" +
+        boundary + "\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"" +
+        path.filename().string() + "\"\r\nContent-Type: text/plain\r\n\r\n" + file_text + "\r\n" +
+        "--" + boundary +
+        "\r\nContent-Disposition: form-data; name=\"note\"; filename=\"note.md\"\r\n"
+        "Content-Type: text/markdown\r\n\r\n*x*\r\n" +
+        "--" + boundary + "--\r\n";
+    EXPECT_TRUE(body == expected) << body.substr(0, 300);
+    EXPECT_THROW(http::form_data().add_field("x", "v", "text/plain\r\nX-Injected: 1"),
+                 concur::value_error);
+    // Two requests never share a boundary.
+    auto again =
+        co_await session.post(server.url("/"), http::request_options().with_form_data(form));
+    EXPECT_EQ((co_await again.text()).find(boundary), std::string::npos);
+  }());
+  std::filesystem::remove(path);
+}
+
 // A response that could be read two ways (response splitting) is refused, never guessed at.
 TEST(ClientSession, AmbiguousResponsesAreRefused) {
   auto serving = [](std::string text) {

@@ -16,6 +16,7 @@
 
 #include "concur/aio/task.hpp"
 #include "concur/core/clock.hpp"
+#include "concur/http/form_data.hpp"
 #include "concur/http/headers.hpp"
 #include "concur/http/url.hpp"
 #include "concur/net/tls.hpp"
@@ -100,6 +101,9 @@ struct request_options {
   // time) with its size as Content-Length, and read again from the start for a retry or a
   // 307/308 redirect. A missing file is an os_error before anything is sent.
   std::optional<std::filesystem::path> file;
+  // data=FormData(...): urlencoded or multipart/form-data (form_data::is_multipart()), with
+  // files streamed and the whole length known up front (Content-Length).
+  std::optional<form_data> form_fields;
   // data= with an async generator: a chunked upload of each piece the source returns until it
   // returns "". A source runs once, so a request that would need the body again (a retry on a
   // stale connection, a 307/308 redirect) fails with a clear error instead.
@@ -133,6 +137,10 @@ struct request_options {
   }
   request_options& with_file(std::filesystem::path f) {
     file = std::move(f);
+    return *this;
+  }
+  request_options& with_form_data(form_data f) {
+    form_fields = std::move(f);
     return *this;
   }
   request_options& with_stream(std::function<aio::task<std::string>()> source) {
