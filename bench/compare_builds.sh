@@ -8,6 +8,7 @@
 # ./scripts/build)). Instructions come from callgrind (they do not move with the machine's
 # load); req/s and tasks/s are wall-clock figures, medians of the pairs, and move 5-30% here.
 set -euo pipefail
+. "$(dirname "$0")/nginx_peer.sh"
 before=${1:?usage: bench/compare_builds.sh BEFORE_DIR AFTER_DIR [pairs]}
 after=${2:?usage: bench/compare_builds.sh BEFORE_DIR AFTER_DIR [pairs]}
 pairs=${3:-6}
@@ -17,7 +18,6 @@ for d in "$before" "$after"; do
   done
 done
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
-command -v nginx >/dev/null || { echo "nginx is not installed" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 1; }
 
 work=$(mktemp -d)
@@ -118,21 +118,8 @@ echo "before_req_per_cpu_s=$cb after_req_per_cpu_s=$ca median_pair_ratio=$(awk '
 echo
 echo "== HTTP client: keep-alive GETs over 100 connections against nginx"
 port=$(free_port)
-mkdir -p "$work/logs"
 echo -n '{"id":1,"title":"hello"}' >"$work/post.json"
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/logs/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$port; location / { root $work; default_type application/json; } }
-}
-CONF
-nginx -p "$work" -c "$work/nginx.conf" -g 'daemon off;' &
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/post.json" >/dev/null && break; sleep 0.1; done
+start_nginx "$work" "$work" "$port" /post.json "default_type application/json;"
 url="http://127.0.0.1:$port/post.json"
 declare -A cper
 for side in before after; do

@@ -5,38 +5,21 @@
 #   bench/http_client_vs.sh [build-dir] [requests] [seconds-for-wrk]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/nginx_peer.sh"
 build=${1:-$here/../build/default}
 n=${2:-200000}
 secs=${3:-5}
 conc=100
 client=$build/bench/bench_http_client
 [ -x "$client" ] || { echo "missing $client (build with CONCUR_BUILD_BENCH=ON)" >&2; exit 1; }
-command -v nginx >/dev/null || { echo "nginx not installed" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk not installed" >&2; exit 1; }
 
 dir=$(mktemp -d)
 chmod 755 "$dir"  # nginx workers may run as nobody
 trap 'kill $(cat "$dir/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$dir"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$dir/logs"
 echo -n '{"id":1,"title":"hello"}' > "$dir/post.json"
-cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$port;
-    location / { root $dir; default_type application/json; }
-  }
-}
-CONF
-nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' &
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/post.json" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$port/post.json" >/dev/null || { echo "nginx does not serve the file" >&2; exit 1; }
+start_nginx "$dir" "$dir" "$port" /post.json "default_type application/json;"
 url="http://127.0.0.1:$port/post.json"
 
 wrk_rps=$(wrk -t1 -c$conc -d${secs}s "$url" | awk '/Requests\/sec/ {print $2}')

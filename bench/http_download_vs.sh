@@ -5,41 +5,24 @@
 #   bench/http_download_vs.sh [build-dir] [size-MiB] [rounds]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/nginx_peer.sh"
 build=${1:-$here/../build/default}
 size_mib=${2:-1024}
 rounds=${3:-3}
 ours=$build/bench/bench_http_download
 [ -x "$ours" ] || { echo "missing $ours (build with CONCUR_BUILD_BENCH=ON)" >&2; exit 1; }
-command -v nginx >/dev/null || { echo "nginx not installed" >&2; exit 1; }
-command -v curl >/dev/null || { echo "curl not installed" >&2; exit 1; }
 
 dir=$(mktemp -d)
 chmod 755 "$dir"  # nginx workers may run as nobody
 trap 'kill $(cat "$dir/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$dir"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$dir/logs" "$dir/www" "$dir/out"
+mkdir -p "$dir/www" "$dir/out"
 chmod 755 "$dir/www"
 # Random bytes: nothing on the way can shrink them.
 head -c "$((size_mib << 20))" /dev/urandom > "$dir/www/big.bin"
 chmod 644 "$dir/www/big.bin"
-cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  server {
-    listen 127.0.0.1:$port;
-    location / { root $dir/www; default_type application/octet-stream; }
-  }
-}
-CONF
-nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' &
+start_nginx "$dir" "$dir/www" "$port" /big.bin "default_type application/octet-stream;" "sendfile on;"
 url="http://127.0.0.1:$port/big.bin"
-for _ in $(seq 50); do curl -sfI "$url" >/dev/null && break; sleep 0.1; done
-curl -sfI "$url" >/dev/null || { echo "nginx does not serve the file" >&2; exit 1; }
 cat "$dir/www/big.bin" > /dev/null  # both sides read it from the page cache
 
 # run NAME COMMAND...: seconds and peak RSS (KiB) of one download, checked byte for byte.
