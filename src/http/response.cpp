@@ -132,6 +132,11 @@ std::string body_reader::take(std::size_t n) {
 }
 
 aio::task<bool> body_reader::more() {
+  if (!done_ && !conn_) {
+    // response::release() gave the connection up mid-body: the rest can never come.
+    fail(std::make_exception_ptr(
+        payload_error("the body of " + url_ + " was released before it was read to its end")));
+  }
   if (error_) std::rethrow_exception(error_);
   const std::size_t before = pending_.size() - start_;
   while (!done_ && pending_.size() - start_ == before) co_await pump();

@@ -253,3 +253,17 @@ TEST(ClientStream, SaveIntoAMissingFolderIsAnOsError) {
     }
   }());
 }
+
+TEST(ClientStream, ReadingAfterReleaseIsAPayloadErrorNotACrash) {
+  raw_server peer(in_pieces("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
+                            {std::string(100, 'r'), std::string(900, 'r')}));
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    auto r = co_await session.get(peer.url("/"));
+    r.release();
+    EXPECT_THROW(co_await r.content().read(), http::payload_error);
+    EXPECT_THROW(co_await r.content().readany(), http::payload_error);
+    EXPECT_FALSE(r.body_complete());
+    EXPECT_EQ(session.connections_in_use(), 0u);
+  }());
+}
