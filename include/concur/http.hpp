@@ -11,6 +11,8 @@
 #include "concur/http/response.hpp"
 #include "concur/http/router.hpp"
 #include "concur/http/server.hpp"
+#include "concur/http/static_files.hpp"
+#include "concur/http/stream_response.hpp"
 #include "concur/http/sync.hpp"
 #include "concur/http/url.hpp"
 #include "concur/http/web.hpp"

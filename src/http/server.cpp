@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -19,7 +20,10 @@
 #include "concur/aio/sleep.hpp"
 #include "concur/core/checked_mutex.hpp"
 #include "concur/http/parser.hpp"
+#include "concur/http/static_files.hpp"
+#include "concur/net/errors.hpp"
 #include "concur/net/socket.hpp"
+#include "server_stream.hpp"
 
 namespace concur::http {
 
@@ -150,17 +154,17 @@ std::string_view loop_state::date_header() noexcept {
   if (ts.tv_sec != date_second) {
     // Formatting a date costs more than the rest of a small response: once a second.
     date_second = ts.tv_sec;
-    tm t{};
-    time_t secs = ts.tv_sec;
-    ::gmtime_r(&secs, &t);
-    date_len = ::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &t);
+    auto text = format_http_date(ts.tv_sec);
+    date_len = std::min(text.size(), sizeof date);
+    std::memcpy(date, text.data(), date_len);
   }
   return {date, date_len};
 }
 
 enum class phase { idle, reading, handling, writing, lingering };
 
-struct connection {
+// A connection is also what a streamed response of its current request writes through.
+struct connection final : detail::server_stream {
   connection(loop_state& l, concur::unique_fd fd, std::string peer_name)
       : ls(l),
         sock(std::move(fd)),
@@ -169,6 +173,7 @@ struct connection {
           parser_limits{l.opt.max_header_bytes, l.opt.max_header_count, l.opt.max_body_bytes}),
         in(new char[in_capacity]) {
     req.set_peer(std::move(peer_name));
+    req.set_stream(this);
     since = coarse_now();
     next = ls.head;
     if (next != nullptr) next->prev = this;
@@ -195,6 +200,15 @@ struct connection {
   }
 
   int fd() const noexcept { return sock.get(); }
+
+  // detail::server_stream
+  std::string& buffer() noexcept override { return out; }
+  bool try_flush() override;
+  aio::task<void> flush() override;
+  void append_head(const head& h, framing used, bool keep_alive) override;
+  aio::task<void> transmit_file(int fd, std::uint64_t offset, std::uint64_t count) override;
+  using detail::server_stream::close_after;
+  using detail::server_stream::reset;
 
   static constexpr std::size_t in_capacity = 16 * 1024;
   loop_state& ls;
@@ -233,24 +247,30 @@ void append_field_text(std::string& out, std::string_view text) {
   for (char c : text) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
 }
 
-void append_response(std::string& out, loop_state& ls, const web_response& r, bool head,
-                     bool keep_alive, int minor) {
-  int status = (r.status >= 100 && r.status <= 999) ? r.status : 500;
+using framing = detail::server_stream::framing;
+
+// The status line and fields of every response: the server frames the message itself
+// (Content-Length or chunked) and writes Date, Server and Connection.
+void append_head(std::string& out, loop_state& ls, const detail::server_stream::head& h,
+                 framing body, bool keep_alive, int minor) {
+  int status = (h.status >= 100 && h.status <= 999) ? h.status : 500;
   out.append("HTTP/1.1 "sv);
   append_number(out, static_cast<std::uint64_t>(status));
   out.push_back(' ');
-  append_field_text(out, r.reason.empty() ? status_reason(status) : std::string_view(r.reason));
+  append_field_text(out, h.reason.empty() ? status_reason(status) : h.reason);
   out.append("\r\n"sv);
   bool bodiless = status < 200 || status == 204 || status == 304;
-  if (!r.content_type.empty() && !bodiless) {
+  if (!h.content_type.empty() && !bodiless) {
     out.append("Content-Type: "sv);
-    append_field_text(out, r.content_type);
+    append_field_text(out, h.content_type);
     out.append("\r\n"sv);
   }
-  if (!bodiless) {
+  if (!bodiless && body == framing::length) {
     out.append("Content-Length: "sv);
-    append_number(out, r.body.size());
+    append_number(out, h.length);
     out.append("\r\n"sv);
+  } else if (!bodiless && body == framing::chunked) {
+    out.append("Transfer-Encoding: chunked\r\n"sv);
   }
   out.append("Date: "sv);
   out.append(ls.date_header());
@@ -265,17 +285,31 @@ void append_response(std::string& out, loop_state& ls, const web_response& r, bo
   } else if (minor == 0) {
     out.append("Connection: keep-alive\r\n"sv);
   }
-  for (const auto& [name, value] : r.headers) {
-    // The server frames the message itself; a handler's framing fields would contradict it.
-    if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
-        iequals(name, "Connection"))
-      continue;
-    append_field_text(out, name);
-    out.append(": "sv);
-    append_field_text(out, value);
-    out.append("\r\n"sv);
+  if (h.fields != nullptr) {
+    for (const auto& [name, value] : *h.fields) {
+      // The server frames the message itself; a handler's framing fields would contradict it.
+      if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
+          iequals(name, "Connection"))
+        continue;
+      append_field_text(out, name);
+      out.append(": "sv);
+      append_field_text(out, value);
+      out.append("\r\n"sv);
+    }
   }
   out.append("\r\n"sv);
+}
+
+void append_response(std::string& out, loop_state& ls, const web_response& r, bool head,
+                     bool keep_alive, int minor) {
+  detail::server_stream::head h;
+  h.status = r.status;
+  h.reason = r.reason;
+  h.content_type = r.content_type;
+  h.fields = &r.headers;
+  h.length = r.body.size();
+  append_head(out, ls, h, framing::length, keep_alive, minor);
+  bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
   if (!head && !bodiless) out.append(r.body);
 }
 
@@ -333,6 +367,10 @@ struct request_info {
   bool keep_alive = true;
 };
 
+void connection::append_head(const head& h, framing used, bool keep_alive) {
+  http::append_head(out, ls, h, used, keep_alive, http_minor());
+}
+
 // Moves the parsed request into c.req (reusing its buffers) and readies the parser for the
 // next. False when the request cannot be dispatched: `early` then holds its answer.
 bool take_request(connection& c, request_info& info, web_response& early) {
@@ -355,6 +393,7 @@ bool take_request(connection& c, request_info& info, web_response& early) {
   req.mutable_body().assign(c.p.body());
   req.set_version(c.p.http_major(), info.minor);
   req.set_keep_alive(info.keep_alive);
+  c.reset(info.head, info.minor, info.keep_alive && !c.ls.stopping);
   c.p.reset();
   c.ls.shared.requests.fetch_add(1, std::memory_order_relaxed);
   return dispatch;
@@ -387,6 +426,51 @@ io_result try_send(connection& c) {
   c.sent = 0;
   if (c.out.capacity() > 1024 * 1024) c.out.shrink_to_fit();
   return io_result::done;
+}
+
+bool connection::try_flush() {
+  io_result r = try_send(*this);
+  if (r == io_result::failed)
+    throw net::connection_reset_error("http server: the client closed the connection", EPIPE);
+  return r == io_result::done;
+}
+
+// Streamed bodies wait here for the client to take them, timed as the batch's writes are.
+aio::task<void> connection::flush() {
+  for (;;) {
+    io_result r = try_send(*this);
+    if (r == io_result::done) break;
+    if (r == io_result::failed)
+      throw net::connection_reset_error("http server: the client closed the connection", EPIPE);
+    set_phase(phase::writing);
+    co_await w.writable();
+    if (w.interrupted())
+      throw net::connection_reset_error("http server: the client stopped reading", ETIMEDOUT);
+  }
+  set_phase(phase::handling);
+}
+
+aio::task<void> connection::transmit_file(int file, std::uint64_t offset, std::uint64_t count) {
+  auto pos = static_cast<off_t>(offset);
+  while (count > 0) {
+    // Linux sends at most 0x7ffff000 bytes a call.
+    auto n = ::sendfile(fd(), file, &pos, std::min<std::uint64_t>(count, 1U << 30));
+    if (n > 0) {
+      count -= static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n == 0) throw error("http server: the file ended before its size (it shrank while sent)");
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      throw net::connection_reset_error(
+          "http server: sendfile: " + std::string(std::strerror(errno)), errno);
+    w.write_blocked();
+    set_phase(phase::writing);
+    co_await w.writable();
+    if (w.interrupted())
+      throw net::connection_reset_error("http server: the client stopped reading", ETIMEDOUT);
+  }
+  set_phase(phase::handling);
 }
 
 // Keep-alive: sets the phase the sweeper times while the connection waits for bytes.
@@ -438,6 +522,51 @@ aio::task<void> linger(connection& c) {
   }
 }
 
+// A file_response: the answer the request's conditions and range call for, its body by
+// sendfile.
+aio::task<void> send_file_answer(connection& c, const web_response& resp) {
+  const file_body& f = *resp.file;
+  file_answer plan = plan_file_answer(c.req.headers(), f.size, f.mtime_ns);
+  http::headers fields = resp.headers;
+  for (const auto& [name, value] : plan.fields) fields.set(name, value);
+  detail::server_stream::head h;
+  h.status = plan.status == 200 ? resp.status : plan.status;
+  h.reason = plan.status == 200 ? std::string_view(resp.reason) : std::string_view();
+  // 412 and 416 describe the request, not the file: the file's type would mislabel them.
+  if (plan.status == 200 || plan.status == 206) h.content_type = resp.content_type;
+  h.fields = &fields;
+  h.body = framing::length;
+  h.length = plan.length;
+  h.close = resp.close_connection;
+  c.begin(h);
+  co_await c.send_file(f.fd.get(), plan.offset, plan.length);
+}
+
+// Runs the handler for the request just taken and adds its answer: batched when it is a
+// plain response, sent now when it is a file or was streamed by the handler.
+aio::task<void> respond(connection& c, const request_info& info) {
+  web_response resp;
+  try {
+    resp = co_await c.ls.app.handle(c.req);
+  } catch (const web_exception& e) {
+    resp = response_for(e);
+  } catch (const aio::cancelled_error&) {
+    throw;
+  } catch (...) {
+    // After the status line went out nothing can be said any more: the connection closes
+    // with the body cut short, which the client sees as an incomplete message.
+    if (c.response_started()) throw;
+    resp = status_response(500);
+  }
+  if (!c.response_started() && resp.file) co_await send_file_answer(c, resp);
+  if (!c.response_started()) {
+    answer(c, resp, info);
+    co_return;
+  }
+  bool complete = c.end_body();
+  if (!complete || c.close_after()) c.keep = false;
+}
+
 // Serves one connection until it closes. Returns normally in every case (a connection's end
 // is not an error of the server).
 aio::task<void> connection_main(std::unique_ptr<connection> owned) {
@@ -452,19 +581,12 @@ aio::task<void> connection_main(std::unique_ptr<connection> owned) {
       while (c.keep && c.in_pos < c.in_len && c.out.size() < batch_limit) {
         if (parse_buffered(c) != parsed::request) break;
         request_info info;
-        web_response resp;
-        if (take_request(c, info, resp)) {
-          try {
-            resp = co_await c.ls.app.handle(c.req);
-          } catch (const web_exception& e) {
-            resp = response_for(e);
-          } catch (const aio::cancelled_error&) {
-            throw;
-          } catch (...) {
-            resp = status_response(500);
-          }
+        web_response early;
+        if (take_request(c, info, early)) {
+          co_await respond(c, info);
+        } else {
+          answer(c, early, info);
         }
-        answer(c, resp, info);
       }
       // One send for the whole batch.
       for (io_result r; (r = try_send(c)) != io_result::done;) {

@@ -5,6 +5,7 @@
 #include <any>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -12,11 +13,16 @@
 #include <utility>
 #include <vector>
 
+#include "concur/core/fd.hpp"
 #include "concur/futures/errors.hpp"
 #include "concur/http/headers.hpp"
 #include "concur/http/url.hpp"
 
 namespace concur::http {
+
+namespace detail {
+class server_stream;  // the connection a streamed response writes through (src/http)
+}
 
 // Path parameters captured by the router ("/posts/{id}" -> {"id", "1"}), in pattern order.
 using match_info_type = std::vector<std::pair<std::string, std::string>>;
@@ -105,6 +111,9 @@ class web_request {
   void set_target(std::string_view method, std::string_view target);
   // Forgets everything but keeps the buffers' capacity for the next request.
   void clear() noexcept;
+  // The connection a stream_response writes through (null outside a server).
+  detail::server_stream* stream() const noexcept { return stream_; }
+  void set_stream(detail::server_stream* s) noexcept { stream_ = s; }
 
  private:
   std::string method_;
@@ -120,6 +129,15 @@ class web_request {
   int minor_ = 1;
   bool keep_alive_ = true;
   std::map<std::string, std::any, std::less<>> storage_;
+  detail::server_stream* stream_ = nullptr;
+};
+
+// An open file a response sends (file_response(), add_static). Shared, so a web_response
+// stays a copyable value.
+struct file_body {
+  concur::unique_fd fd;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
 };
 
 // aiohttp.web.Response: status, headers, a body. Content-Length, Date, Server and Connection
@@ -139,6 +157,9 @@ class web_response {
   std::string body;
   // Closes the connection after this response (force_close()).
   bool close_connection = false;
+  // Set by file_response(): the body is this file, sent with sendfile, and the server answers
+  // conditional and range requests for it (`body` is not used).
+  std::shared_ptr<const file_body> file;
 
   void force_close() noexcept { close_connection = true; }
   // response.text as the body, with a text content type.
