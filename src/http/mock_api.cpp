@@ -12,6 +12,7 @@
 #include "concur/http/compression.hpp"
 #include "concur/http/parser.hpp"
 #include "concur/http/router.hpp"
+#include "concur/http/stream_response.hpp"
 
 namespace concur::http {
 
@@ -243,6 +244,9 @@ struct mock_api::impl {
   web_response list(const resource& res, const web_request& req, std::string_view parent_field,
                     std::string_view parent_id) const;
   web_response echo(const web_request& req, bool with_body) const;
+  // httpbin's echo object (args, data, form, json, headers, method, origin, url); nullopt when
+  // the body is a form with a malformed escape.
+  std::optional<ojson> echo_json(const web_request& req, bool with_body) const;
 };
 
 void mock_api::impl::generate() {
@@ -368,6 +372,12 @@ web_response mock_api::impl::list(const resource& res, const web_request& req,
 }
 
 web_response mock_api::impl::echo(const web_request& req, bool with_body) const {
+  auto out = echo_json(req, with_body);
+  if (!out) return json_error(400, "form body has a malformed escape");
+  return ojson_response(*out);
+}
+
+std::optional<ojson> mock_api::impl::echo_json(const web_request& req, bool with_body) const {
   ojson out;
   out["args"] = args_json(req.query());
   if (with_body) {
@@ -378,7 +388,7 @@ web_response mock_api::impl::echo(const web_request& req, bool with_body) const 
       try {
         form = args_json(parse_query(req.body()));
       } catch (const invalid_url_error&) {
-        return json_error(400, "form body has a malformed escape");
+        return std::nullopt;
       }
     }
     out["form"] = std::move(form);
@@ -394,7 +404,7 @@ web_response mock_api::impl::echo(const web_request& req, bool with_body) const 
   out["origin"] = std::string(req.remote());
   auto host = req.host();
   out["url"] = "http://" + std::string(host.empty() ? "localhost" : host) + req.raw_path();
-  return ojson_response(out);
+  return out;
 }
 
 void mock_api::impl::add_routes() {
@@ -432,7 +442,7 @@ void mock_api::impl::add_routes() {
               {"httpbin",
                {"/get", "/post", "/anything", "/headers", "/ip", "/user-agent", "/status/{code}",
                 "/delay/{seconds}", "/bytes/{n}", "/redirect/{n}", "/gzip", "/deflate", "/json",
-                "/html", "/page/{n}"}}});
+                "/html", "/page/{n}", "/stream/{n}"}}});
   });
 
   auto echo_get = [](const impl& self, const web_request& req, const match_info_type&,
@@ -499,6 +509,22 @@ void mock_api::impl::add_routes() {
        std::string body(count, '\0');
        for (auto& c : body) c = static_cast<char>(r.next() & 0xff);
        return bytes_response(std::move(body));
+     });
+
+  // httpbin's /stream/{n}: n JSON lines (at most 100), each the /get echo with its "id".
+  // make_mock_application sends them one chunk a line, each flushed as it is written.
+  on("GET", "/stream/{n}",
+     [](const impl& self, const web_request& req, const match_info_type& m, nanoseconds&) {
+       auto n = parse_index(m[0].second);
+       if (!n) return json_error(400, "line count must be a non-negative integer");
+       ojson line = *self.echo_json(req, false);
+       std::string body;
+       for (std::size_t i = 0; i < std::min<std::size_t>(*n, 100); ++i) {
+         line["id"] = i;
+         body += line.dump(-1, ' ', false, ojson::error_handler_t::replace);
+         body += '\n';
+       }
+       return web_response(200, std::move(body), "application/json");
      });
 
   on("GET", "/redirect/{n}",
@@ -646,14 +672,41 @@ std::uint64_t mock_api::requests_served() const noexcept {
   return impl_->served.load(std::memory_order_relaxed);
 }
 
+namespace {
+
+// A body that goes out a line at a time, chunked, each line flushed as it is written.
+aio::task<web_response> send_lines(web_request& req, web_response whole) {
+  stream_response resp(whole.status);
+  resp.content_type = whole.content_type;
+  co_await resp.prepare(req);
+  std::string_view rest = whole.body;
+  while (!rest.empty()) {
+    auto end = rest.find('\n');
+    std::size_t n = end == std::string_view::npos ? rest.size() : end + 1;
+    co_await resp.write(rest.substr(0, n));
+    rest.remove_prefix(n);
+  }
+  co_await resp.write_eof();
+  co_return resp;
+}
+
+}  // namespace
+
+aio::task<web_response> mock_api::respond(web_request& request) const {
+  auto reply = handle(request);
+  if (reply.delay.count() > 0) co_await aio::sleep(reply.delay);
+  if (reply.response.status == 200 && request.path().starts_with("/stream/")) {
+    co_return co_await send_lines(request, std::move(reply.response));
+  }
+  co_return std::move(reply.response);
+}
+
 application make_mock_application(mock_api api) {
   application app;
   // The lambda lives in the application for as long as the server runs, so the coroutine may
   // use its capture.
   app.any("/{path:.*}", [api = std::move(api)](web_request& req) -> aio::task<web_response> {
-    auto reply = api.handle(req);
-    if (reply.delay.count() > 0) co_await aio::sleep(reply.delay);
-    co_return std::move(reply.response);
+    co_return co_await api.respond(req);
   });
   return app;
 }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "concur/http/mock_api.hpp"
@@ -84,4 +85,46 @@ TEST(MockServer, DestructionDoesNotWaitForLongDelays) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 6s);
+}
+
+TEST(MockServer, StreamSendsJsonLinesChunkedALineAChunk) {
+  http::mock_server mock;
+  raw_client c(mock.port());
+  ASSERT_TRUE(c.send(get_request("/stream/3?x=1")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->headers.get("Transfer-Encoding", ""), "chunked");
+  std::size_t lines = 0;
+  std::string_view rest = r->body;
+  for (std::size_t i = 0; i < 10 && !rest.empty(); ++i) {
+    auto end = rest.find('\n');
+    ASSERT_NE(end, std::string_view::npos);
+    auto line = nlohmann::json::parse(rest.substr(0, end));
+    EXPECT_EQ(line["id"], i);
+    EXPECT_EQ(line["args"]["x"], "1");
+    rest.remove_prefix(end + 1);
+    ++lines;
+  }
+  EXPECT_EQ(lines, 3u);
+  // The pure handler gives the same lines in one body.
+  http::web_request req;
+  req.assign("GET", "/stream/3?x=1", {{"Host", "127.0.0.1"}});
+  req.set_peer("127.0.0.1:5");
+  auto whole = mock.api().handle(req);
+  EXPECT_EQ(std::count(whole.response.body.begin(), whole.response.body.end(), '\n'), 3);
+
+  ASSERT_TRUE(c.send(get_request("/stream/1000")));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(std::count(r->body.begin(), r->body.end(), '\n'), 100);  // httpbin's cap
+  ASSERT_TRUE(c.send(get_request("/stream/many")));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  ASSERT_TRUE(c.send(get_request("/stream/0")));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "");
 }

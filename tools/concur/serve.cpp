@@ -51,18 +51,17 @@ int run_serve(const serve_options& opt) {
   app.add_middleware([api, log_mutex, quiet](http::web_request& req,
                                              http::next_handler) -> aio::task<http::web_response> {
     const auto start = steady_clock::now();
-    http::mock_reply reply = api->handle(req);
-    if (reply.delay > nanoseconds::zero()) co_await aio::sleep(reply.delay);
+    http::web_response resp = co_await api->respond(req);
     if (!quiet) {
       const double ms = duration<double, std::milli>(steady_clock::now() - start).count();
       char line[64];
-      std::snprintf(line, sizeof line, "%d %zu %.1fms", reply.response.status,
-                    reply.response.body.size(), ms);
+      // A streamed body (/stream/{n}) has gone out already: its size is not in the response.
+      std::snprintf(line, sizeof line, "%d %zu %.1fms", resp.status, resp.body.size(), ms);
       std::lock_guard lock(*log_mutex);
       std::cout << req.peer() << " \"" << req.method() << " " << req.raw_path() << "\" " << line
                 << std::endl;
     }
-    co_return std::move(reply.response);
+    co_return resp;
   });
 
   http::server_options so;

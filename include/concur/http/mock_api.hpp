@@ -10,7 +10,8 @@
 // httpbin part: /get /post /put /patch /delete /anything[/...] (echo as JSON), /headers, /ip,
 //   /user-agent, /status/{code}, /delay/{seconds} (fractional; capped by max_delay),
 //   /bytes/{n} (capped by max_bytes), /redirect/{n}, /absolute-redirect/{n}, /redirect-to?url=,
-//   /gzip, /deflate, /json, /html and /page/{n} (HTML pages with meta tags), /.
+//   /gzip, /deflate, /json, /html and /page/{n} (HTML pages with meta tags), /stream/{n} (n JSON
+//   lines, at most 100, sent chunked a line at a time by make_mock_application), /.
 // Options: latency and jitter added to every request (the server waits without blocking its
 // loop), error_rate (that fraction of requests answer 500, drawn from the seed).
 //
@@ -23,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "concur/aio/task.hpp"
 #include "concur/http/server.hpp"
 #include "concur/http/web.hpp"
 
@@ -57,6 +59,9 @@ class mock_api {
 
   // Routes and answers `request`. Never throws for bad input: 400/404/405 responses instead.
   mock_reply handle(const web_request& request) const;
+  // What a server does with handle()'s reply: waits its delay without blocking the loop, and
+  // sends /stream/{n} a line at a time (chunked, each line flushed as written).
+  aio::task<web_response> respond(web_request& request) const;
 
   const mock_options& options() const noexcept;
   // Number of items of a JSONPlaceholder resource ("posts" -> 100), 0 for an unknown name.
