@@ -16,3 +16,5 @@
 #include "concur/http/sync.hpp"
 #include "concur/http/url.hpp"
 #include "concur/http/web.hpp"
+#include "concur/http/websocket.hpp"
+#include "concur/http/websocket_frame.hpp"

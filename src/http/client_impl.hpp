@@ -125,4 +125,8 @@ class body_reader {
 void arm_read_timeout(net::stream_reader& reader, std::optional<duration> sock_read,
                       std::optional<time_point> deadline, const std::string& where);
 
+// Appends "name: value\r\n"; client_error for an empty name or a CR/LF that would split the
+// request.
+void add_header(std::string& out, std::string_view name, std::string_view value);
+
 }  // namespace concur::http::detail

@@ -141,15 +141,10 @@ void arm_read_timeout(net::stream_reader& reader, std::optional<duration> sock_r
   reader.set_read_timeout(t);
 }
 
-}  // namespace detail
-
-namespace {
-
-bool has_crlf(std::string_view s) noexcept {
-  return s.find_first_of("\r\n") != std::string_view::npos;
-}
-
 void add_header(std::string& out, std::string_view name, std::string_view value) {
+  auto has_crlf = [](std::string_view v) {
+    return v.find_first_of("\r\n") != std::string_view::npos;
+  };
   if (has_crlf(name) || has_crlf(value) || name.empty())
     throw client_error("invalid header field '" + std::string(name) + "'");
   out.append(name);
@@ -157,6 +152,10 @@ void add_header(std::string& out, std::string_view name, std::string_view value)
   out.append(value);
   out.append("\r\n");
 }
+
+}  // namespace detail
+
+namespace {
 
 bool is_redirect(int status) noexcept {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -307,19 +306,20 @@ std::size_t serialize(std::string& out, const std::string& method, const url& u,
   out.append("\r\n");
   for (const auto& [k, v] : hdrs) {
     if (iequals(k, "host") || iequals(k, "content-length")) continue;
-    add_header(out, k, v);
+    detail::add_header(out, k, v);
   }
   for (const auto& [k, v] : so.headers) {
     if (iequals(k, "host") || iequals(k, "content-length") || hdrs.contains(k)) continue;
-    add_header(out, k, v);
+    detail::add_header(out, k, v);
   }
   auto present = [&](std::string_view n) { return hdrs.contains(n) || so.headers.contains(n); };
-  if (!present("user-agent")) add_header(out, "User-Agent", so.user_agent);
+  if (!present("user-agent")) detail::add_header(out, "User-Agent", so.user_agent);
   if (!present("accept")) out.append("Accept: */*\r\n");
   if (so.auto_decompress && !present("accept-encoding"))
     out.append("Accept-Encoding: gzip, deflate\r\n");
   bool needs_length = body.present || method == "POST" || method == "PUT" || method == "PATCH";
-  if (body.present && !present("content-type")) add_header(out, "Content-Type", body.content_type);
+  if (body.present && !present("content-type"))
+    detail::add_header(out, "Content-Type", body.content_type);
   if (body.stream) {
     out.append("Transfer-Encoding: chunked\r\n");
   } else if (needs_length) {

@@ -13,6 +13,7 @@
 #include "concur/http/parser.hpp"
 #include "concur/http/router.hpp"
 #include "concur/http/stream_response.hpp"
+#include "concur/http/websocket.hpp"
 
 namespace concur::http {
 
@@ -442,7 +443,7 @@ void mock_api::impl::add_routes() {
               {"httpbin",
                {"/get", "/post", "/anything", "/headers", "/ip", "/user-agent", "/status/{code}",
                 "/delay/{seconds}", "/bytes/{n}", "/redirect/{n}", "/gzip", "/deflate", "/json",
-                "/html", "/page/{n}", "/stream/{n}"}}});
+                "/html", "/page/{n}", "/stream/{n}", "/ws"}}});
   });
 
   auto echo_get = [](const impl& self, const web_request& req, const match_info_type&,
@@ -692,7 +693,33 @@ aio::task<web_response> send_lines(web_request& req, web_response whole) {
 
 }  // namespace
 
+namespace {
+
+// /ws: every text and binary message comes back as it was sent, with permessage-deflate when
+// the client offers it.
+aio::task<web_response> echo_websocket(web_request& req) {
+  websocket_response ws;
+  co_await ws.prepare(req);
+  for (;;) {
+    ws_message msg = co_await ws.receive();
+    if (msg.type == ws_msg_type::text) {
+      co_await ws.send_str(msg.data);
+    } else if (msg.type == ws_msg_type::binary) {
+      co_await ws.send_bytes(msg.data);
+    } else {
+      break;
+    }
+  }
+  co_return ws;
+}
+
+}  // namespace
+
 aio::task<web_response> mock_api::respond(web_request& request) const {
+  if (request.path() == "/ws") {
+    impl_->served.fetch_add(1, std::memory_order_relaxed);
+    co_return co_await echo_websocket(request);
+  }
   auto reply = handle(request);
   if (reply.delay.count() > 0) co_await aio::sleep(reply.delay);
   if (reply.response.status == 200 && request.path().starts_with("/stream/")) {

@@ -161,7 +161,9 @@ std::string_view loop_state::date_header() noexcept {
   return {date, date_len};
 }
 
-enum class phase { idle, reading, handling, writing, lingering };
+// upgraded: the connection speaks WebSocket after a 101 and waits on the peer without a
+// timeout of the server's.
+enum class phase { idle, reading, handling, writing, lingering, upgraded };
 
 // A connection is also what a streamed response of its current request writes through.
 struct connection final : detail::server_stream {
@@ -207,6 +209,16 @@ struct connection final : detail::server_stream {
   aio::task<void> flush() override;
   void append_head(const head& h, framing used, bool keep_alive) override;
   aio::task<void> transmit_file(int fd, std::uint64_t offset, std::uint64_t count) override;
+  std::string_view received() noexcept override { return {in.get() + in_pos, in_len - in_pos}; }
+  void consume(std::size_t n) noexcept override { in_pos += n; }
+  aio::task<bool> receive_more() override;
+  bool shutting_down() const noexcept override { return ls.stopping; }
+  void switch_protocols() noexcept override {
+    keep = false;
+    set_phase(phase::upgraded);
+  }
+  // A streamed write waits in `writing`, then goes back to what it was doing.
+  phase resume = phase::handling;
   using detail::server_stream::close_after;
   using detail::server_stream::reset;
 
@@ -280,7 +292,9 @@ void append_head(std::string& out, loop_state& ls, const detail::server_stream::
     append_field_text(out, ls.opt.server_name);
     out.append("\r\n"sv);
   }
-  if (!keep_alive) {
+  if (status == 101) {
+    out.append("Connection: Upgrade\r\n"sv);
+  } else if (!keep_alive) {
     out.append("Connection: close\r\n"sv);
   } else if (minor == 0) {
     out.append("Connection: keep-alive\r\n"sv);
@@ -442,13 +456,15 @@ aio::task<void> connection::flush() {
     if (r == io_result::done) break;
     if (r == io_result::failed)
       throw net::connection_reset_error("http server: the client closed the connection", EPIPE);
+    if (ph != phase::writing) resume = ph;
     set_phase(phase::writing);
     co_await w.writable();
     if (w.interrupted())
       throw net::connection_reset_error("http server: the client stopped reading", ETIMEDOUT);
   }
-  set_phase(phase::handling);
+  if (ph == phase::writing) set_phase(resume);
 }
+
 
 aio::task<void> connection::transmit_file(int file, std::uint64_t offset, std::uint64_t count) {
   auto pos = static_cast<off_t>(offset);
@@ -465,12 +481,13 @@ aio::task<void> connection::transmit_file(int file, std::uint64_t offset, std::u
       throw net::connection_reset_error(
           "http server: sendfile: " + std::string(std::strerror(errno)), errno);
     w.write_blocked();
+    if (ph != phase::writing) resume = ph;
     set_phase(phase::writing);
     co_await w.writable();
     if (w.interrupted())
       throw net::connection_reset_error("http server: the client stopped reading", ETIMEDOUT);
   }
-  set_phase(phase::handling);
+  if (ph == phase::writing) set_phase(resume);
 }
 
 // Keep-alive: sets the phase the sweeper times while the connection waits for bytes.
@@ -499,6 +516,21 @@ io_result try_recv(connection& c) {
     }
     if (errno == EINTR) continue;
     return io_result::failed;
+  }
+}
+
+aio::task<bool> connection::receive_more() {
+  if (in_pos < in_len) co_return true;
+  in_pos = in_len = 0;
+  for (;;) {
+    io_result r = try_recv(*this);
+    if (r == io_result::done) co_return true;
+    if (r == io_result::ended) co_return false;
+    if (r == io_result::failed)
+      throw net::connection_reset_error("http server: the connection was reset", ECONNRESET);
+    co_await w.readable();
+    if (w.interrupted())
+      throw net::connection_reset_error("http server: the connection is closing", ECONNABORTED);
   }
 }
 
@@ -637,6 +669,7 @@ void expire_stale(loop_state& ls) noexcept {
         limit = std::min<std::int64_t>(opt.request_timeout.count(), 2'000'000'000);
         break;
       case phase::handling:
+      case phase::upgraded:
         continue;
     }
     if (now - c->since > limit) c->w.interrupt();
@@ -756,7 +789,7 @@ aio::task<void> serve_on(const application& app, const server_options& opt,
   ls.listener.reset();
   shared.listeners.at(index).reset();
   for (auto* c = ls.head; c != nullptr; c = c->next) {
-    if (c->ph == phase::idle) c->w.interrupt();
+    if (c->ph == phase::idle || c->ph == phase::upgraded) c->w.interrupt();
   }
   auto deadline = coarse_now() + (cancelled ? 0 : opt.shutdown_timeout.count());
   while (ls.count > 0 && coarse_now() < deadline) {

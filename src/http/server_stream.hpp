@@ -55,6 +55,18 @@ class server_stream {
   // Sends everything waiting; throws net::connection_reset_error when the client is gone or
   // stopped reading for longer than the write timeout.
   virtual aio::task<void> flush() = 0;
+  // After 101 Switching Protocols the connection carries another protocol (WebSocket): the
+  // bytes received and not yet consumed (those after the request first), more of them (false
+  // at the peer's end of stream; net::connection_reset_error when the connection failed or the
+  // server is shutting down), and whether the server is shutting down.
+  virtual std::string_view received() noexcept = 0;
+  virtual void consume(std::size_t n) noexcept = 0;
+  virtual aio::task<bool> receive_more() = 0;
+  virtual bool shutting_down() const noexcept = 0;
+  // The connection no longer speaks HTTP: no timeouts while it waits for the peer, closed
+  // when the handler returns, and the first to go at a shutdown.
+  virtual void switch_protocols() noexcept = 0;
+
   // Body bytes from a file: `count` bytes of `fd` from `offset`, sent after buffer() without
   // passing through user space. Counts against the declared length like write_body().
   aio::task<void> send_file(int fd, std::uint64_t offset, std::uint64_t count);

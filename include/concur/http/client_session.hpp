@@ -17,6 +17,7 @@
 #include "concur/aio.hpp"
 #include "concur/http/client.hpp"
 #include "concur/http/response.hpp"
+#include "concur/http/websocket.hpp"
 #include "concur/net/errors.hpp"  // the connection errors requests can throw
 
 namespace concur::http {
@@ -55,6 +56,15 @@ class client_session {
   aio::task<response> head(std::string url);
   aio::task<response> options(std::string url, request_options options);
   aio::task<response> options(std::string url);
+
+  // session.ws_connect(url, ...): a WebSocket connection (ws:// or wss://, also http(s)://)
+  // after the opening handshake of RFC 6455 4.1, offering permessage-deflate unless
+  // options.ws.compress is off. Throws ws_handshake_error (a client_error) when the server
+  // does not switch protocols as the RFC says (status, Upgrade, Connection,
+  // Sec-WebSocket-Accept, a protocol or extension it was not offered), and the connection
+  // errors of request(). The connection counts against the session's limits until closed.
+  aio::task<client_websocket> ws_connect(std::string url, ws_connect_options options);
+  aio::task<client_websocket> ws_connect(std::string url);
 
   // session.close(): closes idle connections; later requests throw client_error.
   aio::task<void> close();

@@ -11,7 +11,9 @@
 //   /user-agent, /status/{code}, /delay/{seconds} (fractional; capped by max_delay),
 //   /bytes/{n} (capped by max_bytes), /redirect/{n}, /absolute-redirect/{n}, /redirect-to?url=,
 //   /gzip, /deflate, /json, /html and /page/{n} (HTML pages with meta tags), /stream/{n} (n JSON
-//   lines, at most 100, sent chunked a line at a time by make_mock_application), /.
+//   lines, at most 100, sent chunked a line at a time by make_mock_application), /ws (a
+//   WebSocket echo of text and binary messages, permessage-deflate when offered; respond()
+//   only), /.
 // Options: latency and jitter added to every request (the server waits without blocking its
 // loop), error_rate (that fraction of requests answer 500, drawn from the seed).
 //
@@ -60,7 +62,8 @@ class mock_api {
   // Routes and answers `request`. Never throws for bad input: 400/404/405 responses instead.
   mock_reply handle(const web_request& request) const;
   // What a server does with handle()'s reply: waits its delay without blocking the loop, and
-  // sends /stream/{n} a line at a time (chunked, each line flushed as written).
+  // sends /stream/{n} a line at a time (chunked, each line flushed as written). /ws is a
+  // WebSocket echo served here (handle() has no answer for it).
   aio::task<web_response> respond(web_request& request) const;
 
   const mock_options& options() const noexcept;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "concur/core/error.hpp"
+#include "concur/http/errors.hpp"
 
 namespace concur::http {
 
@@ -69,9 +70,9 @@ class ws_protocol_error : public error {
 
 // The opening handshake cannot go on (aiohttp.WSServerHandshakeError on the client side): a
 // Sec-WebSocket-Extensions response this client did not offer or cannot honour.
-class ws_handshake_error : public error {
+class ws_handshake_error : public client_error {
  public:
-  using error::error;
+  using client_error::client_error;
 };
 
 // aiohttp.WSMessage: `data` is the payload (text, binary, ping/pong payload, close reason),
