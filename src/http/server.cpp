@@ -469,8 +469,9 @@ aio::task<void> connection::flush() {
 aio::task<void> connection::transmit_file(int file, std::uint64_t offset, std::uint64_t count) {
   auto pos = static_cast<off_t>(offset);
   while (count > 0) {
-    // Linux sends at most 0x7ffff000 bytes a call.
-    auto n = ::sendfile(fd(), file, &pos, std::min<std::uint64_t>(count, 1U << 30));
+    // 2 MiB a call, as nginx's sendfile_max_chunk: back to the loop between chunks, and
+    // faster than one call asking for everything (bench/static_file_vs.sh).
+    auto n = ::sendfile(fd(), file, &pos, std::min<std::uint64_t>(count, 2U << 20));
     if (n > 0) {
       count -= static_cast<std::uint64_t>(n);
       continue;

@@ -86,6 +86,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--threads", serve.threads, "event loops (one per core with reuse-port)")
       ->check(CLI::Range(1, 256));
   serve_cmd->add_flag("-q,--quiet", serve.quiet, "don't log each request");
+  serve_cmd
+      ->add_option("--static", serve.static_dir,
+                   "also serve the files of this folder below /static/ (sendfile, ranges)")
+      ->check(CLI::ExistingDirectory);
   serve_cmd->add_flag("--exit-with-parent", serve.exit_with_parent)->group("");
 
   concur_cli::fetch_options fetch;

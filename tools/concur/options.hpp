@@ -31,6 +31,7 @@ struct serve_options {
   unsigned threads = 1;
   bool quiet = false;
   bool exit_with_parent = false;  // hidden: the lab's child server
+  std::string static_dir;         // served below /static/ when set
 };
 
 struct fetch_options {
