@@ -125,6 +125,14 @@ class body_reader {
 void arm_read_timeout(net::stream_reader& reader, std::optional<duration> sock_read,
                       std::optional<time_point> deadline, const std::string& where);
 
+// The two deadlines of a request from its timeout, counted from now: the whole exchange
+// (total) and getting a connection (the earlier of connect and total).
+struct request_deadlines {
+  std::optional<time_point> total;
+  std::optional<time_point> connect;
+};
+request_deadlines deadlines_for(const client_timeout& t);
+
 // Appends "name: value\r\n"; client_error for an empty name or a CR/LF that would split the
 // request.
 void add_header(std::string& out, std::string_view name, std::string_view value);

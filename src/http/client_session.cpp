@@ -141,6 +141,15 @@ void arm_read_timeout(net::stream_reader& reader, std::optional<duration> sock_r
   reader.set_read_timeout(t);
 }
 
+request_deadlines deadlines_for(const client_timeout& t) {
+  auto start = aio::get_running_loop().now();
+  request_deadlines d;
+  if (t.total) d.total = start + *t.total;
+  d.connect = d.total;
+  if (t.connect && (!d.connect || start + *t.connect < *d.connect)) d.connect = start + *t.connect;
+  return d;
+}
+
 void add_header(std::string& out, std::string_view name, std::string_view value) {
   auto has_crlf = [](std::string_view v) {
     return v.find_first_of("\r\n") != std::string_view::npos;
@@ -518,14 +527,9 @@ aio::task<response> run_request(std::shared_ptr<detail::connection_pool> pool, s
   for (auto& ch : method) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   const auto& so = pool->opts;
   client_timeout t = o.timeout ? *o.timeout : so.timeout;
-  auto start = aio::get_running_loop().now();
-  std::optional<concur::time_point> deadline;
-  if (t.total) deadline = start + *t.total;
-  std::optional<concur::time_point> connect_deadline = deadline;
-  if (t.connect) {
-    auto cd = start + *t.connect;
-    if (!connect_deadline || cd < *connect_deadline) connect_deadline = cd;
-  }
+  const detail::request_deadlines limits = detail::deadlines_for(t);
+  const std::optional<concur::time_point> deadline = limits.total;
+  const std::optional<concur::time_point> connect_deadline = limits.connect;
 
   url u = so.base_url.empty() ? url::parse(target) : url::parse(so.base_url).resolve(target);
   if (u.scheme != "http" && u.scheme != "https")

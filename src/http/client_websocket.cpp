@@ -154,12 +154,9 @@ aio::task<client_websocket> client_session::ws_connect(std::string target,
   auto pool = pool_;
   const session_options& so = pool->opts;
   client_timeout t = options.timeout ? *options.timeout : so.timeout;
-  auto start = aio::get_running_loop().now();
-  std::optional<concur::time_point> deadline;
-  if (t.total) deadline = start + *t.total;
-  std::optional<concur::time_point> connect_deadline = deadline;
-  if (t.connect && (!deadline || start + *t.connect < *deadline))
-    connect_deadline = start + *t.connect;
+  const detail::request_deadlines limits = detail::deadlines_for(t);
+  const std::optional<concur::time_point> deadline = limits.total;
+  const std::optional<concur::time_point> connect_deadline = limits.connect;
 
   url u = websocket_url(so, target);
   const std::string key = ws_make_client_key();

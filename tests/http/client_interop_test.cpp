@@ -356,3 +356,72 @@ asyncio.run(main())
     EXPECT_EQ(k2["size"], 9 + 300000);
   }());
 }
+
+TEST(ClientInterop, WebSocketAgainstPythonAiohttpServer) {
+  const char* python = "/usr/bin/python3";
+  if (::access(python, X_OK) != 0) GTEST_SKIP() << "python3 is not installed";
+  concur_test::temp_dir dir;
+  auto script = dir.path() / "ws_server.py";
+  std::ofstream(script) << R"PY(
+import asyncio, sys
+try:
+    from aiohttp import web, WSMsgType
+except ImportError:
+    print("NOAIOHTTP", flush=True)
+    sys.exit(0)
+
+async def echo(request):
+    ws = web.WebSocketResponse(protocols=("v2", "v1"))
+    await ws.prepare(request)
+    async for msg in ws:
+        if msg.type == WSMsgType.TEXT:
+            if msg.data == "bye":
+                await ws.close(code=4002, message=b"as asked")
+            else:
+                await ws.send_str("echo:" + msg.data)
+        elif msg.type == WSMsgType.BINARY:
+            await ws.send_bytes(msg.data[::-1])
+    return ws
+
+async def main():
+    app = web.Application()
+    app.add_routes([web.get("/ws", echo)])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(site._server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+)PY";
+  child_process server({python, script.string()});
+  std::string first = server.read_line(20s);
+  if (first == "NOAIOHTTP") GTEST_SKIP() << "python3-aiohttp is not installed";
+  ASSERT_FALSE(first.empty()) << "the aiohttp server did not start";
+  const std::string url = "ws://127.0.0.1:" + first + "/ws";
+  aio::run([&]() -> aio::task<void> {
+    http::client_session session;
+    for (bool compress : {false, true}) {
+      http::ws_connect_options o;
+      o.ws.compress = compress;
+      o.ws.protocols = {"v1", "v2"};
+      auto ws = co_await session.ws_connect(url, std::move(o));
+      EXPECT_EQ(ws.compress(), compress);
+      EXPECT_EQ(ws.protocol(), "v1");  // aiohttp takes the first the client lists
+      const std::string text(3000, 'a');
+      co_await ws.send_str(text);
+      EXPECT_EQ(co_await ws.receive_str(), "echo:" + text);
+      co_await ws.send_bytes("abc");
+      EXPECT_EQ(co_await ws.receive_bytes(), "cba");
+      co_await ws.send_str("bye");
+      auto m = co_await ws.receive();
+      EXPECT_EQ(m.type, http::ws_msg_type::close);
+      EXPECT_EQ(m.close_code, 4002);
+      EXPECT_EQ(m.data, "as asked");
+      auto gone = co_await ws.receive();
+      EXPECT_EQ(gone.type, http::ws_msg_type::closed);
+    }
+    EXPECT_EQ(session.connections_in_use(), 0u);
+  }());
+}

@@ -107,3 +107,42 @@ asyncio.run(main(sys.argv[1]))
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("ok=20 sum=210 photos=5000 missing=404 echoed=1"), std::string::npos) << out;
 }
+
+TEST(ServerInterop, PythonAiohttpWebSocketClient) {
+  if (!executable("/usr/bin/python3") ||
+      run_command("/usr/bin/python3 -c 'import aiohttp' 2>/dev/null").first != 0)
+    GTEST_SKIP() << "/usr/bin/python3 with aiohttp is not available";
+  http::mock_server mock;
+  std::string script = ::testing::TempDir() + "concur_aiohttp_ws_client.py";
+  std::ofstream(script) << R"(
+import asyncio, sys
+import aiohttp
+
+async def main(url):
+    results = []
+    async with aiohttp.ClientSession() as session:
+        for compress in (0, 15):
+            async with session.ws_connect(url, compress=compress, autoping=False) as ws:
+                await ws.send_str("hello " * 100)
+                m = await ws.receive()
+                assert m.type == aiohttp.WSMsgType.TEXT and m.data == "hello " * 100, m
+                await ws.send_bytes(bytes(range(256)) * 10)
+                m = await ws.receive()
+                assert m.type == aiohttp.WSMsgType.BINARY and m.data == bytes(range(256)) * 10, m
+                await ws.ping(b"p")
+                m = await ws.receive()
+                assert m.type == aiohttp.WSMsgType.PONG and m.data == b"p", m
+                results.append(f"compress={ws.compress}")
+                await ws.close(code=4000)
+                results.append(f"close={ws.close_code}")
+    print(" ".join(results))
+
+asyncio.run(main(sys.argv[1]))
+)";
+  auto [rc, out] =
+      run_command("timeout 60 /usr/bin/python3 " + script + " " + mock.url("/ws") + " 2>&1");
+  std::remove(script.c_str());
+  ASSERT_EQ(rc, 0) << out;
+  // aiohttp reports the close code the server answered with (1000, as aiohttp's own does).
+  EXPECT_NE(out.find("compress=0 close=1000 compress=15 close=1000"), std::string::npos) << out;
+}

@@ -326,7 +326,9 @@ TEST(WebSocket, TheClientRefusesABadHandshake) {
        "invalid challenge response"},
       {"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n", "invalid upgrade header"},
   };
-  for (const auto& [answer, expected] : answers) {
+  for (const auto& pair : answers) {
+    const std::string& answer = pair.first;
+    const std::string& expected = pair.second;
     raw_server peer([answer = answer](int fd) {
       raw_server::read_request(fd);
       raw_server::send_all(fd, answer);
