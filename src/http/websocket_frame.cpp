@@ -485,7 +485,13 @@ ws_frame_reader::ws_frame_reader(ws_role role, std::size_t max_message_size,
     check_window_bits(bits, "max_window_bits");
     const bool reset =
         server ? deflate_->client_no_context_takeover : deflate_->server_no_context_takeover;
-    inflater_ = std::make_unique<detail::inflater>(bits, reset);
+    // Inflated with the largest window whatever was agreed: zlib checks a back-reference
+    // against the window only when it reaches past what the current call produced, so with
+    // the agreed (smaller) window a peer's too-far reference was refused or taken depending on
+    // how the bytes arrived. A reading must never depend on that (the fuzzer's oracle found
+    // it), so such a reference is always taken, as most peers do; a well-behaved peer never
+    // sends one.
+    inflater_ = std::make_unique<detail::inflater>(15, reset);
   }
   control_.reserve(125);
 }

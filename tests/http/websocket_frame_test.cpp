@@ -900,3 +900,23 @@ TEST(WsHandshake, ValidatesClientKeys) {
 }
 
 }  // namespace
+
+// Found by fuzz_ws_frame: a compressed fragment whose back-references reach further than the
+// agreed 256-byte window. zlib noticed it only when the bytes came one at a time (the history
+// then has to come from its window, not from the output of the same call), so the two
+// readings differed. The reader inflates with the full window: the same answer either way.
+TEST(WsDeflate, ABackReferenceBeyondTheAgreedWindowReadsTheSameHoweverSplit) {
+  reader_config c;
+  c.role = ws_role::client;
+  c.max = 1 << 20;
+  ws_deflate_params p;
+  p.server_max_window_bits = 8;
+  p.client_max_window_bits = 8;
+  c.deflate = p;
+  std::string input = bytes({0x41, 0x2a, 0x0a, 0xe6, 0x40});
+  input += std::string(4, '\x03') + std::string(27, '\x07') + std::string(6, '\x03') + "\n";
+  ASSERT_EQ(input.size(), 43U);
+  outcome o = read_all(c, input);
+  EXPECT_EQ(o.error, 0);
+  EXPECT_TRUE(o.messages.empty());  // FIN is not set: the message goes on
+}
