@@ -19,6 +19,7 @@
 #include "concur/aio/io.hpp"
 #include "concur/aio/sleep.hpp"
 #include "concur/core/checked_mutex.hpp"
+#include "concur/core/error.hpp"
 #include "concur/http/parser.hpp"
 #include "concur/http/static_files.hpp"
 #include "concur/net/errors.hpp"
@@ -465,7 +466,6 @@ aio::task<void> connection::flush() {
   if (ph == phase::writing) set_phase(resume);
 }
 
-
 aio::task<void> connection::transmit_file(int file, std::uint64_t offset, std::uint64_t count) {
   auto pos = static_cast<off_t>(offset);
   while (count > 0) {
@@ -479,8 +479,8 @@ aio::task<void> connection::transmit_file(int file, std::uint64_t offset, std::u
     if (n == 0) throw error("http server: the file ended before its size (it shrank while sent)");
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK)
-      throw net::connection_reset_error(
-          "http server: sendfile: " + std::string(std::strerror(errno)), errno);
+      throw net::connection_reset_error("http server: sendfile: " + concur::errno_message(errno),
+                                        errno);
     w.write_blocked();
     if (ph != phase::writing) resume = ph;
     set_phase(phase::writing);

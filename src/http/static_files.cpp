@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "concur/core/error.hpp"
 #include "concur/core/fd.hpp"
 #include "concur/http/url.hpp"
 
@@ -356,7 +357,8 @@ namespace {
   if (err == ENOENT || err == ENOTDIR || err == EXDEV || err == ELOOP || err == ENAMETOOLONG)
     throw web_exception(404);
   if (err == EACCES || err == EPERM) throw web_exception(403);
-  throw web_exception(500, "cannot open '" + std::string(shown) + "': " + std::strerror(err));
+  throw web_exception(500,
+                      "cannot open '" + std::string(shown) + "': " + concur::errno_message(err));
 }
 
 web_response response_for_open_file(concur::unique_fd fd, const struct stat& st,
@@ -492,7 +494,8 @@ web_response directory_index(int dir_fd, std::string_view shown_path) {
     throw_open_error(err, shown_path);
   }
   std::vector<std::pair<std::string, bool>> entries;
-  while (const dirent* e = ::readdir(dir.get())) {
+  // readdir is unsafe only on a DIR* that two threads share: this one is private to the call.
+  while (const dirent* e = ::readdir(dir.get())) {  // NOLINT(concurrency-mt-unsafe)
     std::string_view name = e->d_name;
     if (name == "." || name == "..") continue;
     entries.emplace_back(std::string(name), e->d_type == DT_DIR);
@@ -522,7 +525,7 @@ void add_static(application& app, std::string_view prefix, const std::filesystem
   served->fd = concur::unique_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!served->fd)
     throw route_error("add_static: '" + root.native() +
-                      "' is not a directory: " + std::strerror(errno));
+                      "' is not a directory: " + concur::errno_message(errno));
   std::error_code ec;
   served->real = std::filesystem::canonical(root, ec).native();
   app.get(base + "/{filename:.*}",

@@ -49,7 +49,7 @@ struct websocket::state {
     closed = true;
     if (ch) ch->close();
   }
-  ws_message fail(std::exception_ptr e, std::uint16_t close_code) noexcept {
+  ws_message fail(const std::exception_ptr& e, std::uint16_t close_code) noexcept {
     error = e;
     try_send_close(close_code);
     finish(close_code);

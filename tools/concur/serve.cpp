@@ -56,11 +56,11 @@ int run_serve(const serve_options& opt) {
         const auto start = steady_clock::now();
         const bool is_static = with_static && req.path().starts_with("/static/");
         http::web_response resp;
-    if (is_static) {
-      resp = co_await next(req);
-    } else {
-      resp = co_await api->respond(req);
-    }
+        if (is_static) {
+          resp = co_await next(req);
+        } else {
+          resp = co_await api->respond(req);
+        }
         if (!quiet) {
           const double ms = duration<double, std::milli>(steady_clock::now() - start).count();
           char line[64];
