@@ -49,13 +49,13 @@ int main(int argc, char** argv) {
   const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
       example::scaled(50, opts.scale));  // a tutorial minute, scaled
   concur::mp::pool pool(3, concur::mp::pool_options{.task_timeout = limit});
-  std::vector<concur::future<std::size_t>> results;
+  std::vector<concur::mp::async_result<std::size_t>> results;
   for (const auto& d : docs) results.push_back(pool.apply_async(parse_words, d));
 
   int ok = 0;
   for (std::size_t i = 0; i < results.size(); ++i) {
     try {
-      std::printf("doc %zu: %zu words\n", i, results[i].result());
+      std::printf("doc %zu: %zu words\n", i, results[i].get());
       ++ok;
     } catch (const concur::mp::process_crashed_error& e) {
       std::printf("doc %zu: the parser crashed (%s)\n", i,

@@ -133,6 +133,9 @@ struct server_state {
   checked_mutex m;
   unique_fd control CONCUR_GUARDED_BY(m);
   int pid CONCUR_GUARDED_BY(m) = 0;
+  // Which server this is (1, 2, ... as they are started): a worker remembers the server that
+  // forked it, so one orphaned by an earlier server is never asked about to its successor.
+  std::uint64_t generation CONCUR_GUARDED_BY(m) = 0;
 };
 
 server_state& state() {
@@ -178,35 +181,35 @@ void start_locked(server_state& s) CONCUR_REQUIRES(s.m) {
   }
   s.control = std::move(parent_end);
   s.pid = pid;
+  ++s.generation;
 }
 
-// One request/reply exchange; restarts a fork server that died.
-reply exchange(const request& req, std::span<const int> fds, unique_fd* pidfd_out) {
-  server_state& s = state();
-  const checked_lock lock(s.m);
-  for (int attempt = 0;; ++attempt) {
-    if (!s.control) start_locked(s);
-    if (send_message(s.control.get(), req, fds) == static_cast<ssize_t>(sizeof req)) {
-      reply rep{};
-      std::vector<unique_fd> got;
-      const ssize_t n = recv_message(s.control.get(), rep, got);
-      if (n == static_cast<ssize_t>(sizeof rep)) {
-        if (!got.empty() && pidfd_out != nullptr) *pidfd_out = std::move(got.front());
-        return rep;
-      }
+// The server is gone (killed from outside) and its workers with it (PDEATHSIG): reap it, so
+// that the next spawn starts a new one.
+void forget_server(server_state& s) CONCUR_REQUIRES(s.m) {
+  s.control.reset();
+  if (s.pid > 0) {
+    ::kill(s.pid, SIGKILL);
+    while (::waitpid(s.pid, nullptr, 0) < 0 && errno == EINTR) {
     }
-    // The server is gone (killed from outside): its workers went with it. Reap it and start a
-    // new one.
-    s.control.reset();
-    if (s.pid > 0) {
-      ::kill(s.pid, SIGKILL);
-      while (::waitpid(s.pid, nullptr, 0) < 0 && errno == EINTR) {
-      }
-    }
-    s.pid = 0;
-    if (attempt > 0 || req.code != op::spawn)
-      throw error("concur::mp: the fork server is not running (it was killed)");
   }
+  s.pid = 0;
+}
+
+// One request/reply exchange with the running server; nullopt if it has died.
+std::optional<reply> exchange_locked(server_state& s, const request& req, std::span<const int> fds,
+                                     unique_fd* pidfd_out) CONCUR_REQUIRES(s.m) {
+  if (send_message(s.control.get(), req, fds) == static_cast<ssize_t>(sizeof req)) {
+    reply rep{};
+    std::vector<unique_fd> got;
+    const ssize_t n = recv_message(s.control.get(), rep, got);
+    if (n == static_cast<ssize_t>(sizeof rep)) {
+      if (!got.empty() && pidfd_out != nullptr) *pidfd_out = std::move(got.front());
+      return rep;
+    }
+  }
+  forget_server(s);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -231,7 +234,18 @@ spawned spawn(int channel, std::span<const int> extra) {
   fds.push_back(channel);
   fds.insert(fds.end(), extra.begin(), extra.end());
   spawned out;
-  const reply rep = exchange(request{op::spawn, 0}, fds, &out.pidfd);
+  server_state& s = state();
+  const checked_lock lock(s.m);
+  std::optional<reply> got;
+  // A server that died since the last call is replaced once; a new one that fails at once is
+  // an error, not a loop.
+  for (int attempt = 0; attempt < 2 && !got; ++attempt) {
+    if (!s.control) start_locked(s);
+    got = exchange_locked(s, request{op::spawn, 0}, fds, &out.pidfd);
+  }
+  if (!got) throw error("concur::mp: the fork server died as it was started");
+  const reply rep = *got;
+  out.server = s.generation;
   if (rep.pid <= 0) {
     errno = rep.err;
     throw_last_os_error("concur::mp: fork of a worker");
@@ -244,14 +258,18 @@ spawned spawn(int channel, std::span<const int> extra) {
   return out;
 }
 
-std::optional<int> try_reap(int pid) {
-  const reply rep = exchange(request{op::reap, pid}, {}, nullptr);
-  if (rep.err != 0) {
-    errno = rep.err;
+std::optional<int> try_reap(const spawned& p) {
+  server_state& s = state();
+  const checked_lock lock(s.m);
+  if (!s.control || s.generation != p.server) return orphan_exitcode;
+  const std::optional<reply> rep = exchange_locked(s, request{op::reap, p.pid}, {}, nullptr);
+  if (!rep) return orphan_exitcode;
+  if (rep->err != 0) {
+    errno = rep->err;
     throw_last_os_error("concur::mp: waitpid");
   }
-  if (rep.pid == 0) return std::nullopt;
-  return rep.status;
+  if (rep->pid == 0) return std::nullopt;
+  return rep->status;
 }
 
 std::optional<int> wait_exit(const spawned& p, std::chrono::milliseconds timeout) {
@@ -259,7 +277,7 @@ std::optional<int> wait_exit(const spawned& p, std::chrono::milliseconds timeout
   // The pidfd turns readable as the process becomes a zombie, so the reap succeeds at once;
   // the short bounded retry only covers the server not having seen it yet.
   for (int i = 0; i < 1000; ++i) {
-    if (auto code = try_reap(p.pid)) return code;
+    if (auto code = try_reap(p)) return code;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   throw error("concur::mp: worker " + std::to_string(p.pid) + " exited but cannot be reaped");

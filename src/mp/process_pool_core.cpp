@@ -216,134 +216,139 @@ void process_pool_core::run() noexcept {
   }
 }
 
-// Still one function of complexity 111: splitting it into named steps is part of the work on
-// the pool that survives its fork server (the issue after the runtime core).
-void process_pool_core::manage() {  // NOLINT(readability-function-cognitive-complexity)
+void process_pool_core::manage() {
   std::vector<pollfd> fds;
   for (;;) {
-    std::deque<pool_task> to_fail;
-    std::exception_ptr why;
-    std::vector<std::pair<worker*, pool_task>> assigned;
-    bool terminating = false;
-    bool finished = false;
-    {
-      const checked_lock lock(m_);
-      terminating = terminating_;
-      if (terminating_ || broken_) {
-        to_fail.swap(pending_);
-        why = broken_ ? broken_
-                      : std::make_exception_ptr(cancelled_error("concur::mp: pool terminated"));
-      } else {
-        // Free workers first, then one queued task each.
-        for (std::size_t depth = 0; depth < worker_depth; ++depth) {
-          for (auto& w : workers_) {
-            if (pending_.empty()) break;
-            if (!can_take(*w, depth)) continue;
-            // A queued task must fit in the socket buffer at once: the worker may be writing
-            // a large result and not reading, and a blocked send here would deadlock with it.
-            if (depth > 0 && pending_.front().payload.size() > prefetch_limit) continue;
-            assigned.emplace_back(w.get(), std::move(pending_.front()));
-            pending_.pop_front();
-          }
-        }
-      }
-      const bool busy =
-          std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->busy(); });
-      finished =
-          closed_ && pending_.empty() && assigned.empty() && (!busy || terminating_ || broken_);
-    }
-    for (auto& t : to_fail) fail(t, why);
-    if (terminating) {
-      for (auto& w : workers_) fail_all(*w, why);
-      shut_down_workers(true);
+    turn_plan plan = plan_turn();
+    for (auto& t : plan.to_fail) fail(t, plan.why);
+    if (plan.terminating || plan.finished) {
+      for (auto& w : workers_) fail_all(*w, plan.why);
+      shut_down_workers(plan.terminating);
       return;
     }
-    if (finished) {
-      for (auto& w : workers_) fail_all(*w, why);
-      shut_down_workers(false);
-      return;
-    }
-    bool requeue = false;
-    for (auto& [w, t] : assigned) {
-      if (!t.started) {
-        if (t.on_start && !t.on_start()) {
-          requeue = true;  // cancelled while pending: the worker stays free for the next one
-          continue;
-        }
-        t.started = true;
-      }
-      try {
-        send_frame(w->channel.get(), t.head.encode(), t.payload);
-      } catch (const concur::os_error&) {
-        // The worker died between tasks: it never held this one, so it goes back to the queue.
-        {
-          const checked_lock lock(m_);
-          pending_.push_front(std::move(t));
-        }
-        on_exit(*w, false);
-        requeue = true;
-        continue;
-      }
-      // The payload stays until the answer: a queued task whose worker dies is sent again.
-      w->tasks.push_back(std::move(t));
-      if (w->tasks.size() == 1 && cfg_.task_timeout.count() > 0)
-        w->deadline = concur::deadline_after(cfg_.task_timeout);
-    }
+    const bool requeued = dispatch(plan.assigned);
+    if (wait_for_events(fds, requeued)) handle_events(fds);
+  }
+}
 
-    fds.clear();
-    fds.push_back({wake_fd_.get(), POLLIN, 0});
-    std::optional<clock::time_point> earliest;
+process_pool_core::turn_plan process_pool_core::plan_turn() {
+  turn_plan plan;
+  const checked_lock lock(m_);
+  plan.terminating = terminating_;
+  if (terminating_ || broken_) {
+    plan.to_fail.swap(pending_);
+    plan.why =
+        broken_ ? broken_ : std::make_exception_ptr(cancelled_error("concur::mp: pool terminated"));
+  } else {
+    assign_pending(plan.assigned);
+  }
+  const bool busy =
+      std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->busy(); });
+  plan.finished =
+      closed_ && pending_.empty() && plan.assigned.empty() && (!busy || terminating_ || broken_);
+  return plan;
+}
+
+void process_pool_core::assign_pending(std::vector<std::pair<worker*, pool_task>>& assigned) {
+  // Free workers first, then one queued task each.
+  for (std::size_t depth = 0; depth < worker_depth; ++depth) {
     for (auto& w : workers_) {
-      fds.push_back({w->alive() ? w->channel.get() : -1, POLLIN, 0});
-      fds.push_back({w->proc.pidfd ? w->proc.pidfd.get() : -1, POLLIN, 0});
-      if (!w->tasks.empty() && cfg_.task_timeout.count() > 0 &&
-          (!earliest || w->deadline < *earliest))
-        earliest = w->deadline;
-    }
-    int timeout_ms = -1;
-    if (requeue) {
-      timeout_ms = 0;
-    } else if (earliest) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*earliest - clock::now());
-      timeout_ms = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 1 << 30));
-    }
-    const int n = ::poll(fds.data(), fds.size(), timeout_ms);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_last_os_error("concur::mp: poll");
-    }
-    if (fds[0].revents != 0) {
-      std::uint64_t v;
-      [[maybe_unused]] auto r = ::read(wake_fd_.get(), &v, sizeof v);
-    }
-    const auto now = clock::now();
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
-      worker& w = *workers_[i];
-      const short chan = fds[1 + 2 * i].revents;
-      const short pid = fds[2 + 2 * i].revents;
-      if (chan != 0 && w.alive()) {
-        std::optional<std::string> frame;
-        try {
-          frame = recv_frame(w.channel.get());
-        } catch (const std::exception&) {
-          frame.reset();  // torn message: the worker died while writing
-        }
-        if (frame) {
-          on_frame(w, std::move(*frame));
-          continue;
-        }
-        on_exit(w, false);
-        continue;
-      }
-      if (pid != 0 && w.alive()) {
-        // It exited; a reply it wrote just before may not have been seen by this poll yet.
-        if (wait_readable(w.channel.get(), std::chrono::milliseconds(0))) continue;
-        on_exit(w, false);
-        continue;
-      }
-      if (!w.tasks.empty() && cfg_.task_timeout.count() > 0 && now >= w.deadline) on_exit(w, true);
+      if (pending_.empty()) return;
+      if (!can_take(*w, depth)) continue;
+      // A queued task must fit in the socket buffer at once: the worker may be writing a
+      // large result and not reading, and a blocked send here would deadlock with it.
+      if (depth > 0 && pending_.front().payload.size() > prefetch_limit) continue;
+      assigned.emplace_back(w.get(), std::move(pending_.front()));
+      pending_.pop_front();
     }
   }
+}
+
+bool process_pool_core::dispatch(std::vector<std::pair<worker*, pool_task>>& assigned) {
+  bool requeued = false;
+  for (auto& [w, t] : assigned) {
+    if (!t.started) {
+      if (t.on_start && !t.on_start()) {
+        requeued = true;  // cancelled while pending: the worker stays free for the next one
+        continue;
+      }
+      t.started = true;
+    }
+    try {
+      send_frame(w->channel.get(), t.head.encode(), t.payload);
+    } catch (const concur::os_error&) {
+      // The worker died between tasks: it never held this one, so it goes back to the queue.
+      {
+        const checked_lock lock(m_);
+        pending_.push_front(std::move(t));
+      }
+      on_exit(*w, false);
+      requeued = true;
+      continue;
+    }
+    // The payload stays until the answer: a queued task whose worker dies is sent again.
+    w->tasks.push_back(std::move(t));
+    if (w->tasks.size() == 1 && cfg_.task_timeout.count() > 0)
+      w->deadline = concur::deadline_after(cfg_.task_timeout);
+  }
+  return requeued;
+}
+
+int process_pool_core::poll_timeout_ms(bool requeued) const {
+  if (requeued) return 0;  // a free worker and a queue that may hold work for it
+  if (cfg_.task_timeout.count() <= 0) return -1;
+  std::optional<clock::time_point> earliest;
+  for (const auto& w : workers_)
+    if (!w->tasks.empty() && (!earliest || w->deadline < *earliest)) earliest = w->deadline;
+  if (!earliest) return -1;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(*earliest - clock::now());
+  return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 1 << 30));
+}
+
+bool process_pool_core::wait_for_events(std::vector<pollfd>& fds, bool requeued) {
+  fds.clear();
+  fds.push_back({wake_fd_.get(), POLLIN, 0});
+  for (auto& w : workers_) {
+    fds.push_back({w->alive() ? w->channel.get() : -1, POLLIN, 0});
+    fds.push_back({w->proc.pidfd ? w->proc.pidfd.get() : -1, POLLIN, 0});
+  }
+  if (::poll(fds.data(), fds.size(), poll_timeout_ms(requeued)) >= 0) return true;
+  if (errno == EINTR) return false;
+  throw_last_os_error("concur::mp: poll");
+}
+
+void process_pool_core::handle_events(const std::vector<pollfd>& fds) {
+  if (fds[0].revents != 0) {
+    std::uint64_t v;
+    [[maybe_unused]] auto r = ::read(wake_fd_.get(), &v, sizeof v);
+  }
+  const auto now = clock::now();
+  for (std::size_t i = 0; i < workers_.size(); ++i)
+    handle_worker(*workers_[i], fds[1 + 2 * i].revents, fds[2 + 2 * i].revents, now);
+}
+
+void process_pool_core::handle_worker(worker& w, short channel_events, short exit_events,
+                                      clock::time_point now) {
+  if (channel_events != 0 && w.alive()) {
+    std::optional<std::string> frame;
+    try {
+      frame = recv_frame(w.channel.get());
+    } catch (const std::exception&) {
+      frame.reset();  // torn message: the worker died while writing
+    }
+    if (frame) {
+      on_frame(w, std::move(*frame));
+    } else {
+      on_exit(w, false);
+    }
+    return;
+  }
+  if (exit_events != 0 && w.alive()) {
+    // It exited; a reply it wrote just before may not have been seen by this poll yet.
+    if (!wait_readable(w.channel.get(), std::chrono::milliseconds(0))) on_exit(w, false);
+    return;
+  }
+  if (!w.tasks.empty() && cfg_.task_timeout.count() > 0 && now >= w.deadline) on_exit(w, true);
 }
 
 bool process_pool_core::can_take(const worker& w, std::size_t depth) const noexcept {
@@ -508,6 +513,29 @@ std::exception_ptr chunk_collector::wait_all_or_failure() {
   for (const auto& s : slots_)
     if (s && s->error) return s->error;
   return nullptr;
+}
+
+void chunk_gatherer::deliver(std::size_t index, task_reply&& o) {
+  std::vector<task_reply> all;
+  std::exception_ptr error;
+  {
+    const checked_lock lock(m_);
+    if (finished_) return;
+    if (o.error) {
+      finished_ = true;
+      error = o.error;
+    } else {
+      slots_[index] = std::move(o);
+      finished_ = ++arrived_ == slots_.size();
+      if (finished_) all.swap(slots_);
+    }
+  }
+  // Outside the lock: the callbacks are the user's.
+  if (error) {
+    on_failure_(error);
+  } else if (!all.empty()) {
+    on_all_(std::move(all));
+  }
 }
 
 }  // namespace concur::mp::detail

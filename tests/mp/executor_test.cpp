@@ -145,9 +145,9 @@ TEST(MpExecutor, MapTimeout) {
 
 TEST(MpExecutor, ApplyAsyncOnPool) {
   mp::pool p(2);
-  std::vector<concur::future<int>> fs;
-  for (int i = 0; i < 20; ++i) fs.push_back(p.apply_async(square, i));
-  for (int i = 0; i < 20; ++i) EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(10s), i * i);
+  std::vector<mp::async_result<int>> rs;
+  for (int i = 0; i < 20; ++i) rs.push_back(p.apply_async(square, i));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(rs[static_cast<std::size_t>(i)].get(10s), i * i);
 }
 
 TEST(MpExecutor, TaskQueuedBehindACrashRunsOnTheReplacement) {

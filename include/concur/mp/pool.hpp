@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "concur/futures/future.hpp"
+#include "concur/mp/async_result.hpp"
 #include "concur/mp/detail/call.hpp"
 #include "concur/mp/detail/process_pool_core.hpp"
 #include "concur/mp/process.hpp"
@@ -40,6 +41,24 @@ class initializer {
   friend class pool;
   detail::prepared_call call_;
 };
+
+namespace detail {
+
+template <class Range>
+using map_item_t = send_type_t<std::ranges::range_reference_t<const Range>>;
+template <class F, class Range>
+using map_result_for_t = std::invoke_result_t<F&, map_item_t<Range>&>;
+template <class F, class Range>
+using starmap_result_t = decltype(std::apply(
+    std::declval<F&>(),
+    std::declval<std::remove_cvref_t<std::ranges::range_reference_t<const Range>>>()));
+
+template <class X>
+inline constexpr bool is_async_callbacks_v = false;
+template <class X>
+inline constexpr bool is_async_callbacks_v<async_callbacks<X>> = true;
+
+}  // namespace detail
 
 // The results of imap / imap_unordered: an input range that blocks for each next result. A task
 // that failed rethrows its error (remote_error, process_crashed_error, ...) when reached.
@@ -140,8 +159,32 @@ class pool {
     using R = map_result_t<F, T>;
     check_map_result<R>();
     auto c = submit_map<F, T>(detail::function_word(f), items, chunksize, true,
-                              &detail::map_invoker<F, T>);
+                              &detail::map_invoker<F, T>, collector);
     return collect<R>(*c);
+  }
+
+  // Pool.map_async: map without blocking; callbacks.callback gets the whole result.
+  template <class F, std::ranges::input_range Range>
+  auto map_async(F f, const Range& items, std::size_t chunksize = 0,
+                 async_callbacks<std::vector<detail::map_result_for_t<F, Range>>> callbacks = {}) {
+    using T = detail::map_item_t<Range>;
+    using R = map_result_t<F, T>;
+    check_map_result<R>();
+    return submit_map_async<F, T, R>(f, items, chunksize, &detail::map_invoker<F, T>,
+                                     std::move(callbacks));
+  }
+
+  // Pool.starmap_async: starmap without blocking.
+  template <class F, std::ranges::input_range Range>
+  auto starmap_async(
+      F f, const Range& items, std::size_t chunksize = 0,
+      async_callbacks<std::vector<detail::starmap_result_t<F, Range>>> callbacks = {}) {
+    using T = std::remove_cvref_t<std::ranges::range_reference_t<const Range>>;
+    using R = detail::starmap_result_t<F, Range>;
+    static_assert(!std::is_void_v<R>, "concur::mp: starmap needs a function that returns a value");
+    detail::check_sendable<R>();
+    return submit_map_async<F, T, R>(f, items, chunksize, &detail::starmap_invoker<F, T>,
+                                     std::move(callbacks));
   }
 
   // Pool.imap: lazily, in order. Default chunksize 1 as in Python.
@@ -151,7 +194,7 @@ class pool {
     using R = map_result_t<F, T>;
     check_map_result<R>();
     return imap_result<R>(submit_map<F, T>(detail::function_word(f), items, chunksize, false,
-                                           &detail::map_invoker<F, T>),
+                                           &detail::map_invoker<F, T>, collector),
                           true);
   }
 
@@ -162,7 +205,7 @@ class pool {
     using R = map_result_t<F, T>;
     check_map_result<R>();
     return imap_result<R>(submit_map<F, T>(detail::function_word(f), items, chunksize, false,
-                                           &detail::map_invoker<F, T>),
+                                           &detail::map_invoker<F, T>, collector),
                           false);
   }
 
@@ -174,7 +217,7 @@ class pool {
     static_assert(!std::is_void_v<R>, "concur::mp: starmap needs a function that returns a value");
     detail::check_sendable<R>();
     auto c = submit_map<F, T>(detail::function_word(f), items, chunksize, true,
-                              &detail::starmap_invoker<F, T>);
+                              &detail::starmap_invoker<F, T>, collector);
     return collect<R>(*c);
   }
 
@@ -195,20 +238,29 @@ class pool {
     }
   }
 
-  // Pool.apply_async: f(args...) in a worker; the result arrives through a concur::future.
-  // The future can be cancelled while the task waits for a worker. Its done-callbacks run on
-  // the pool's manager thread: keep them short and never wait on this pool from one.
+  // Pool.apply_async: f(args...) in a worker, without blocking. The call can be cancelled
+  // (future().cancel()) while it waits for a worker.
   template <class F, class... Args>
-  auto apply_async(F f, Args&&... args) {
+  requires(!(detail::is_async_callbacks_v<std::remove_cvref_t<Args>> ||
+             ...)) auto apply_async(F f, Args&&... args) {
     using R = detail::call_result_t<F, detail::send_type_t<Args>...>;
-    if constexpr (!std::is_void_v<R>) detail::check_sendable<R>();
-    auto call = detail::prepare_call(false, f, std::forward<Args>(args)...);
-    auto p = std::make_shared<concur::promise<R>>();
-    concur::future<R> fut = p->get_future();
-    submit_call(
-        std::move(call), [p](detail::task_reply&& o) { fulfil(*p, std::move(o)); },
-        [p] { return p->set_running_or_notify_cancel(); }, [fut]() mutable { fut.cancel(); });
-    return fut;
+    return async_result<R>(
+        submit_future<R>(detail::prepare_call(false, f, std::forward<Args>(args)...), {}));
+  }
+
+  // Pool.apply_async(func, args, callback=..., error_callback=...): the arguments as a tuple,
+  // as Python passes them, so that the callbacks can follow.
+  template <class F, class... Args>
+  auto apply_async(
+      F f, std::tuple<Args...> args,
+      async_callbacks<detail::call_result_t<F, detail::send_type_t<Args>...>> callbacks) {
+    using R = detail::call_result_t<F, detail::send_type_t<Args>...>;
+    auto call = std::apply(
+        [&](auto&&... a) {
+          return detail::prepare_call(false, f, std::forward<decltype(a)>(a)...);
+        },
+        std::move(args));
+    return async_result<R>(submit_future<R>(std::move(call), std::move(callbacks)));
   }
 
   // Pool.close: no more tasks; the workers exit once the queued ones are done.
@@ -227,6 +279,54 @@ class pool {
 
   template <class F, class T>
   using map_result_t = std::invoke_result_t<F&, T&>;
+  // The future under apply_async and process_pool_executor::submit.
+  template <class R>
+  concur::future<R> submit_future(detail::prepared_call call, async_callbacks<R> callbacks) {
+    if constexpr (!std::is_void_v<R>) detail::check_sendable<R>();
+    auto p = std::make_shared<concur::promise<R>>();
+    concur::future<R> fut = p->get_future();
+    submit_call(
+        std::move(call),
+        [p, cbs = std::move(callbacks)](detail::task_reply&& o) { fulfil(*p, std::move(o), cbs); },
+        [p] { return p->set_running_or_notify_cancel(); }, [fut]() mutable { fut.cancel(); });
+    return fut;
+  }
+
+  // map_async and starmap_async: the chunks go out as map's do; the result is assembled on the
+  // manager thread when the last one is in, or fails with the first failure that comes back.
+  template <class F, class T, class R, class Range>
+  async_result<std::vector<R>> submit_map_async(F f, const Range& items, std::size_t chunksize,
+                                                detail::invoker_fn inv,
+                                                async_callbacks<std::vector<R>> callbacks) {
+    auto p = std::make_shared<concur::promise<std::vector<R>>>();
+    async_result<std::vector<R>> result(p->get_future());
+    auto cbs = std::make_shared<async_callbacks<std::vector<R>>>(std::move(callbacks));
+    auto gather = [p, cbs](std::size_t chunks, std::size_t n) {
+      // Python's MapResult of nothing is ready at once, and calls no callback.
+      if (chunks == 0) p->set_value(std::vector<R>{});
+      return std::make_shared<detail::chunk_gatherer>(
+          chunks,
+          [p, cbs, n](std::vector<detail::task_reply>&& all) {
+            detail::task_reply joined;
+            std::vector<R> out;
+            try {
+              out.reserve(n);
+              detail::fd_table none;
+              for (const auto& o : all) detail::decode_chunk_append(o.bytes(), none, out);
+            } catch (...) {
+              joined.error = std::current_exception();
+            }
+            if (joined.error) {
+              settle_error(*p, joined.error, *cbs);
+            } else {
+              settle(*p, std::move(out), *cbs);
+            }
+          },
+          [p, cbs](const std::exception_ptr& e) { settle_error(*p, e, *cbs); });
+    };
+    submit_map<F, T>(detail::function_word(f), items, chunksize, true, inv, gather);
+    return result;
+  }
 
   template <class R>
   static constexpr void check_map_result() {
@@ -237,36 +337,89 @@ class pool {
   void submit_call(detail::prepared_call call, std::function<void(detail::task_reply&&)> done,
                    std::function<bool()> start = {}, std::function<void()> cancel = {});
 
-  // Completes a promise from a task_reply; never throws (it runs on the manager thread).
+  // Completes a promise from a task_reply, after the callbacks; never throws (it runs on the
+  // manager thread).
   template <class R>
-  static void fulfil(concur::promise<R>& p, detail::task_reply&& o) noexcept {
-    try {
-      if (o.error) {
-        p.set_exception(o.error);
-      } else if constexpr (std::is_void_v<R>) {
-        p.set_value();
-      } else {
-        R r{};
+  static void fulfil(concur::promise<R>& p, detail::task_reply&& o,
+                     const async_callbacks<R>& callbacks) noexcept {
+    if (o.error) {
+      settle_error(p, o.error, callbacks);
+      return;
+    }
+    std::exception_ptr failed;
+    if constexpr (std::is_void_v<R>) {
+      settle(p, callbacks);
+    } else {
+      R r{};
+      try {
         detail::fd_table none;
         detail::decode_from(o.bytes(), none, r);
-        p.set_value(std::move(r));
-      }
-    } catch (const concur::invalid_state_error&) {
-      // Cancelled meanwhile: nobody wants this result.
-    } catch (...) {
-      try {
-        p.set_exception(std::current_exception());
       } catch (...) {
+        failed = std::current_exception();
+      }
+      if (failed) {
+        settle_error(p, failed, callbacks);
+      } else {
+        settle(p, std::move(r), callbacks);
       }
     }
   }
+
+  // Python's order: the callback runs, then the result turns ready.
+  template <class R, class V>
+  static void settle(concur::promise<R>& p, V&& value,
+                     const async_callbacks<R>& callbacks) noexcept {
+    try {
+      if (callbacks.callback) callbacks.callback(value);
+    } catch (...) {
+      concur::detail::report_callback_error(std::current_exception());
+    }
+    try {
+      p.set_value(std::forward<V>(value));
+    } catch (...) {
+      // Cancelled meanwhile: nobody wants this result.
+    }
+  }
+  template <class R>
+  static void settle_error(concur::promise<R>& p, const std::exception_ptr& error,
+                     const async_callbacks<R>& callbacks) noexcept {
+    try {
+      if (callbacks.error_callback) callbacks.error_callback(error);
+    } catch (...) {
+      concur::detail::report_callback_error(std::current_exception());
+    }
+    try {
+      p.set_exception(error);
+    } catch (...) {
+    }
+  }
+  static void settle(concur::promise<void>& p, const async_callbacks<void>& callbacks) noexcept {
+    try {
+      if (callbacks.callback) callbacks.callback();
+    } catch (...) {
+      concur::detail::report_callback_error(std::current_exception());
+    }
+    try {
+      p.set_value();
+    } catch (...) {
+    }
+  }
+
   // cancel_futures of process_pool_executor::shutdown.
   void cancel_pending();
 
-  template <class F, class T, class Range>
-  std::shared_ptr<detail::chunk_collector> submit_map(std::uintptr_t fn, const Range& items,
-                                                      std::size_t chunksize, bool auto_chunk,
-                                                      detail::invoker_fn inv) {
+  // The sink of map, imap and imap_unordered: a collector their caller reads from.
+  static std::shared_ptr<detail::chunk_collector> collector(std::size_t chunks, std::size_t n) {
+    auto c = std::make_shared<detail::chunk_collector>(chunks);
+    c->set_items(n);
+    return c;
+  }
+
+  // Sends `items` in chunks; make_sink(chunks, items) makes what each chunk's reply is
+  // delivered to (deliver(index, reply)), which is returned.
+  template <class F, class T, class Range, class MakeSink>
+  auto submit_map(std::uintptr_t fn, const Range& items, std::size_t chunksize, bool auto_chunk,
+                  detail::invoker_fn inv, MakeSink make_sink) {
     detail::check_callable<F>();
     detail::check_sendable<T>();
     if constexpr (detail::is_nameable_v<F> && is_sendable_v<T>) {
@@ -284,7 +437,7 @@ class pool {
         if (chunksize == 0) chunksize = 1;
       }
       const std::size_t chunks = (n + chunksize - 1) / chunksize;
-      auto c = std::make_shared<detail::chunk_collector>(chunks);
+      auto c = make_sink(chunks, n);
       std::vector<detail::pool_task> tasks;
       tasks.reserve(chunks);
       auto add = [&](auto&& encode) {
@@ -321,11 +474,10 @@ class pool {
         }
         if (!chunk.empty()) flush();
       }
-      c->set_items(n);
       submit_tasks(std::move(tasks));
       return c;
     } else {
-      return {};
+      return decltype(make_sink(std::size_t{}, std::size_t{})){};
     }
   }
 

@@ -39,7 +39,8 @@ class process_pool_executor {
   auto submit(F f, Args&&... args) {
     const checked_lock lock(m_);
     if (shut_down_) throw executor_shutdown_error();
-    return pool_.apply_async(f, std::forward<Args>(args)...);
+    using R = detail::call_result_t<F, detail::send_type_t<Args>...>;
+    return pool_.submit_future<R>(detail::prepare_call(false, f, std::forward<Args>(args)...), {});
   }
 
   // Executor.map(fn, *iterables): in step over the ranges, stopping at the shortest.

@@ -1,5 +1,7 @@
 #pragma once
 #include <chrono>
+#include <csignal>
+#include <cstdint>
 #include <optional>
 #include <span>
 
@@ -9,8 +11,13 @@ namespace concur::mp::detail {
 
 struct spawned {
   int pid = 0;
-  unique_fd pidfd;  // readable once the process has exited; signals go through it
+  unique_fd pidfd;           // readable once the process has exited; signals go through it
+  std::uint64_t server = 0;  // the fork server that forked it (they are numbered from 1)
 };
+
+// The exitcode of a process whose fork server died: the server's death killed it (its
+// PDEATHSIG is SIGKILL) and took its real status along (init reaped it).
+inline constexpr int orphan_exitcode = -SIGKILL;
 
 // Starts the fork server if this process has none (see mp::init).
 void start_fork_server();
@@ -23,7 +30,8 @@ int fork_server_pid();
 spawned spawn(int channel, std::span<const int> extra = {});
 
 // Reaps an exited worker: its exitcode (>= 0 exit status, -N signal N); nullopt while it runs.
-std::optional<int> try_reap(int pid);
+// A worker whose fork server has died is reaped already: orphan_exitcode.
+std::optional<int> try_reap(const spawned& p);
 
 // Waits up to `timeout` (negative: forever) for the worker to exit and reaps it.
 std::optional<int> wait_exit(const spawned& p, std::chrono::milliseconds timeout);

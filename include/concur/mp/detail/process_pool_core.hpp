@@ -10,11 +10,15 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "concur/core/checked_mutex.hpp"
+#include "concur/core/clock.hpp"
 #include "concur/mp/detail/call.hpp"
 #include "concur/mp/detail/wire.hpp"
+
+struct pollfd;
 
 namespace concur::mp::detail {
 
@@ -72,8 +76,23 @@ class process_pool_core {
 
  private:
   struct worker;
+  // What one turn of the manager does, decided under the lock.
+  struct turn_plan {
+    std::vector<std::pair<worker*, pool_task>> assigned;
+    std::deque<pool_task> to_fail;
+    std::exception_ptr why;
+    bool terminating = false;
+    bool finished = false;
+  };
   void run() noexcept;
   void manage();
+  turn_plan plan_turn();
+  void assign_pending(std::vector<std::pair<worker*, pool_task>>& assigned) CONCUR_REQUIRES(m_);
+  bool dispatch(std::vector<std::pair<worker*, pool_task>>& assigned);
+  int poll_timeout_ms(bool requeued) const;
+  bool wait_for_events(std::vector<pollfd>& fds, bool requeued);
+  void handle_events(const std::vector<pollfd>& fds);
+  void handle_worker(worker& w, short channel_events, short exit_events, concur::time_point now);
   void start_worker(worker& w);
   void on_frame(worker& w, std::string frame);
   void on_exit(worker& w, bool timed_out);
@@ -130,6 +149,26 @@ class chunk_collector {
   bool any_failed_ CONCUR_GUARDED_BY(m_) = false;
   std::size_t want_ CONCUR_GUARDED_BY(m_) = want_none;
   std::size_t items_ = 0;
+};
+
+// The chunks of one map_async, as Python's MapResult: the first failure is handed over as it
+// arrives (later chunks are then dropped); otherwise every chunk, in order, once the last is in.
+// Called on the manager thread, or on the thread that cancels pending work.
+class chunk_gatherer {
+ public:
+  using all_in = std::function<void(std::vector<task_reply>&&)>;
+  using failed = std::function<void(const std::exception_ptr&)>;
+  chunk_gatherer(std::size_t chunks, all_in on_all, failed on_failure)
+      : slots_(chunks), on_all_(std::move(on_all)), on_failure_(std::move(on_failure)) {}
+  void deliver(std::size_t index, task_reply&& o);
+
+ private:
+  checked_mutex m_;
+  std::vector<task_reply> slots_ CONCUR_GUARDED_BY(m_);
+  std::size_t arrived_ CONCUR_GUARDED_BY(m_) = 0;
+  bool finished_ CONCUR_GUARDED_BY(m_) = false;
+  all_in on_all_;
+  failed on_failure_;
 };
 
 }  // namespace concur::mp::detail
