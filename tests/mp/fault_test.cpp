@@ -15,6 +15,7 @@
 
 #include "concur/mp.hpp"
 #include "mp/test_support.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mp = concur::mp;
 using namespace std::chrono_literals;
@@ -35,31 +36,18 @@ int announce_then_sleep(std::string dir) {
   return 0;
 }
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "concur-mp-XXXXXX").native();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
+// True once `n` tasks have announced themselves in `dir`, polling for at most `limit`.
+bool wait_for_announcements(const std::filesystem::path& dir, std::size_t n,
+                            std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    std::size_t seen = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++seen;
+    if (seen >= n) return true;
+    std::this_thread::sleep_for(5ms);
   }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  // True once `n` tasks have announced themselves, polling for at most `limit`.
-  bool wait_for(std::size_t n, std::chrono::milliseconds limit) const {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      std::size_t seen = 0;
-      for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(path)) ++seen;
-      if (seen >= n) return true;
-      std::this_thread::sleep_for(5ms);
-    }
-    return false;
-  }
-};
+  return false;
+}
 
 void sleep_a_minute() { std::this_thread::sleep_for(60s); }
 
@@ -171,10 +159,10 @@ TEST(MpFaults, KilledForkServerIsRestarted) {
 TEST(MpFaults, PoolSurvivesItsForkServer) {
   mp::pool p(2);
   const std::vector<int> before = p.pids();
-  temp_dir dir;
-  auto a = p.apply_async(announce_then_sleep, dir.path.native());
-  auto b = p.apply_async(announce_then_sleep, dir.path.native());
-  ASSERT_TRUE(dir.wait_for(2, 20s));
+  concur_test::temp_dir dir;
+  auto a = p.apply_async(announce_then_sleep, dir.path().native());
+  auto b = p.apply_async(announce_then_sleep, dir.path().native());
+  ASSERT_TRUE(wait_for_announcements(dir.path(), 2, 20s));
   const int server = kill_fork_server();
   ASSERT_GT(server, 0);
   expect_killed_by_the_server_death(a.future());
@@ -211,11 +199,11 @@ TEST(MpFaults, IdlePoolSurvivesItsForkServer) {
 
 TEST(MpFaults, ExecutorSurvivesItsForkServer) {
   mp::process_pool_executor ex(2);
-  temp_dir dir;
-  auto a = ex.submit(announce_then_sleep, dir.path.native());
-  auto b = ex.submit(announce_then_sleep, dir.path.native());
+  concur_test::temp_dir dir;
+  auto a = ex.submit(announce_then_sleep, dir.path().native());
+  auto b = ex.submit(announce_then_sleep, dir.path().native());
   auto queued = ex.submit(square, 5);  // behind a running task: never started, so not lost
-  ASSERT_TRUE(dir.wait_for(2, 20s));
+  ASSERT_TRUE(wait_for_announcements(dir.path(), 2, 20s));
   const int server = kill_fork_server();
   ASSERT_GT(server, 0);
   expect_killed_by_the_server_death(a);

@@ -281,7 +281,7 @@ class pool {
   using map_result_t = std::invoke_result_t<F&, T&>;
   // The future under apply_async and process_pool_executor::submit.
   template <class R>
-  concur::future<R> submit_future(detail::prepared_call call, async_callbacks<R> callbacks) {
+  concur::future<R> submit_future(detail::prepared_call&& call, async_callbacks<R> callbacks) {
     if constexpr (!std::is_void_v<R>) detail::check_sendable<R>();
     auto p = std::make_shared<concur::promise<R>>();
     concur::future<R> fut = p->get_future();
@@ -365,43 +365,39 @@ class pool {
     }
   }
 
-  // Python's order: the callback runs, then the result turns ready.
+  // Python's order: the callback runs, then the result turns ready. A promise that refuses the
+  // result was cancelled meanwhile: nobody wants it.
   template <class R, class V>
   static void settle(concur::promise<R>& p, V&& value,
                      const async_callbacks<R>& callbacks) noexcept {
-    try {
-      if (callbacks.callback) callbacks.callback(value);
-    } catch (...) {
-      concur::detail::report_callback_error(std::current_exception());
-    }
+    run_callback(callbacks.callback, value);
     try {
       p.set_value(std::forward<V>(value));
     } catch (...) {
-      // Cancelled meanwhile: nobody wants this result.
     }
   }
   template <class R>
   static void settle_error(concur::promise<R>& p, const std::exception_ptr& error,
-                     const async_callbacks<R>& callbacks) noexcept {
-    try {
-      if (callbacks.error_callback) callbacks.error_callback(error);
-    } catch (...) {
-      concur::detail::report_callback_error(std::current_exception());
-    }
+                           const async_callbacks<R>& callbacks) noexcept {
+    run_callback(callbacks.error_callback, error);
     try {
       p.set_exception(error);
     } catch (...) {
     }
   }
   static void settle(concur::promise<void>& p, const async_callbacks<void>& callbacks) noexcept {
-    try {
-      if (callbacks.callback) callbacks.callback();
-    } catch (...) {
-      concur::detail::report_callback_error(std::current_exception());
-    }
+    run_callback(callbacks.callback);
     try {
       p.set_value();
     } catch (...) {
+    }
+  }
+  template <class Fn, class... A>
+  static void run_callback(const Fn& fn, const A&... args) noexcept {
+    try {
+      if (fn) fn(args...);
+    } catch (...) {
+      concur::detail::report_callback_error(std::current_exception());
     }
   }
 
