@@ -5,6 +5,10 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,6 +16,7 @@
 #include "concur/futures.hpp"
 #include "concur/mp.hpp"
 #include "mp/test_support.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mp = concur::mp;
 using namespace std::chrono_literals;
@@ -157,4 +162,100 @@ TEST(MpExecutor, TaskQueuedBehindACrashRunsOnTheReplacement) {
   for (int i = 0; i < 5; ++i) after.push_back(ex.submit(square, i));
   EXPECT_THROW(bad.result(10s), mp::process_crashed_error);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(after[static_cast<std::size_t>(i)].result(10s), i * i);
+}
+
+namespace {
+// pow(a, b) mod a prime: test_map_chunksize's pow over range(40), without overflow.
+int pow_mod(int a, int b) {
+  long long r = 1;
+  for (int i = 0; i < b; ++i) r = r * a % 1000003;
+  return static_cast<int>(r);
+}
+int divide(int a, int b) {
+  if (b == 0) throw std::domain_error("division by zero");
+  return a / b;
+}
+int announce_then_sleep(std::string dir, int ms) {
+  std::ofstream(dir + "/" + std::to_string(ms) + "-" + std::to_string(::getpid())) << "ran";
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+template <class Range>
+std::vector<int> drain(Range&& r) {
+  std::vector<int> out;
+  for (int v : r) out.push_back(v);
+  return out;
+}
+}  // namespace
+
+// test_concurrent_futures' ProcessPoolExecutorTest.test_map_chunksize.
+TEST(MpExecutor, MapChunksize) {
+  mp::process_pool_executor ex(2);
+  std::vector<int> a(40);
+  std::iota(a.begin(), a.end(), 0);
+  std::vector<int> ref;
+  for (int i = 0; i < 40; ++i) ref.push_back(pow_mod(i, i));
+  for (std::size_t chunk : {1U, 6U, 40U, 50U}) {
+    auto r = ex.map({.chunksize = chunk}, pow_mod, a, a);
+    EXPECT_EQ(r.size(), 40u);
+    EXPECT_EQ(drain(r), ref) << chunk;
+  }
+  EXPECT_THROW(ex.map({.chunksize = 0}, pow_mod, a, a), concur::value_error);
+  // One range, stopping at the shortest of several, and an empty one.
+  std::vector<int> squares;
+  for (int x : a) squares.push_back(x * x);
+  EXPECT_EQ(drain(ex.map({.chunksize = 7}, square, a)), squares);
+  EXPECT_EQ(drain(ex.map({.chunksize = 3}, add, a, std::vector<int>{5, 6})),
+            (std::vector<int>{5, 7}));
+  EXPECT_EQ(drain(ex.map({.chunksize = 3}, square, std::vector<int>{})), std::vector<int>{});
+}
+
+// test_map_exception: the results before the failing one come out, then its error.
+TEST(MpExecutor, MapChunkedException) {
+  mp::process_pool_executor ex(2);
+  auto r =
+      ex.map({.chunksize = 2}, divide, std::vector<int>{1, 1, 1, 1}, std::vector<int>{2, 3, 0, 5});
+  auto it = r.begin();
+  EXPECT_EQ(*it, 0);
+  ++it;
+  EXPECT_EQ(*it, 0);
+  ++it;
+  try {
+    (void)*it;
+    ADD_FAILURE() << "expected the worker's error";
+  } catch (const mp::remote_error& e) {
+    EXPECT_EQ(e.type_name(), "std::domain_error");
+  }
+}
+
+TEST(MpExecutor, MapChunkedTimeout) {
+  mp::process_pool_executor ex(1);
+  auto results = ex.map({.timeout = 50ms, .chunksize = 2}, sleep_then, std::vector<int>{400, 1});
+  EXPECT_THROW(*results.begin(), concur::timeout_error);
+  ex.shutdown(false, true);
+}
+
+// Closing the map cancels the chunks no worker has started: with one worker, at most the
+// running chunk and the one queued behind it run.
+TEST(MpExecutor, DroppingAChunkedMapCancelsWhatHasNotStarted) {
+  mp::process_pool_executor ex(1);
+  concur_test::temp_dir dir;
+  const std::string d = dir.path().native();
+  auto files = [&] {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++n;
+    return n;
+  };
+  {
+    auto r = ex.map({.chunksize = 1}, announce_then_sleep, std::vector<std::string>(6, d),
+                    std::vector<int>{200, 201, 202, 203, 204, 205});
+    // Bounded wait until the first chunk runs, so that the drop happens mid-map.
+    for (int i = 0; i < 4000 && files() == 0; ++i) std::this_thread::sleep_for(5ms);
+    ASSERT_GE(files(), 1u);
+  }
+  ex.shutdown(true);
+  EXPECT_GE(files(), 1u);
+  EXPECT_LE(files(), 2u);
+  EXPECT_THROW(ex.map({.chunksize = 2}, square, std::vector<int>{1}),
+               concur::executor_shutdown_error);
 }

@@ -88,28 +88,44 @@ class map_results {
 
 namespace detail {
 
-// Executor.map(fn, *iterables)'s stepping: submit(x, y, ...) with one item of each range in turn,
-// stopping at the shortest, every call submitted before any result is awaited.
-template <class R, class Submit, class... Rs>
-std::vector<future<R>> submit_in_step(Submit&& submit, Rs&&... ranges) {
-  std::vector<future<R>> futures;
-  if constexpr (((std::ranges::sized_range<Rs>)&&...)) {
-    futures.reserve(std::min({static_cast<std::size_t>(std::ranges::size(ranges))...}));
-  }
+// Executor.map(fn, *iterables)'s stepping: visit(x, y, ...) with one item of each range in turn,
+// stopping at the shortest.
+template <class Visit, class... Rs>
+void for_each_in_step(Visit&& visit, Rs&&... ranges) {
   auto its = std::make_tuple(std::ranges::begin(ranges)...);
   auto ends = std::make_tuple(std::ranges::end(ranges)...);
   auto any_at_end = [&]<std::size_t... I>(std::index_sequence<I...>) {
     return ((std::get<I>(its) == std::get<I>(ends)) || ...);
   };
   auto advance = [&]<std::size_t... I>(std::index_sequence<I...>) { (++std::get<I>(its), ...); };
-  auto submit_one = [&]<std::size_t... I>(std::index_sequence<I...>) {
-    futures.push_back(submit(*std::get<I>(its)...));
+  auto visit_one = [&]<std::size_t... I>(std::index_sequence<I...>) {
+    visit(*std::get<I>(its)...);
   };
   constexpr auto seq = std::index_sequence_for<Rs...>{};
   while (!any_at_end(seq)) {
-    submit_one(seq);
+    visit_one(seq);
     advance(seq);
   }
+}
+
+// The items of the shortest range, when every range knows its size (0 otherwise: a hint).
+template <class... Rs>
+std::size_t shortest_size(const Rs&... ranges) {
+  if constexpr (((std::ranges::sized_range<const Rs>)&&...)) {
+    return std::min({static_cast<std::size_t>(std::ranges::size(ranges))...});
+  } else {
+    return 0;
+  }
+}
+
+// submit(x, y, ...) for each step, every call submitted before any result is awaited.
+template <class R, class Submit, class... Rs>
+std::vector<future<R>> submit_in_step(Submit&& submit, Rs&&... ranges) {
+  std::vector<future<R>> futures;
+  futures.reserve(shortest_size(ranges...));
+  for_each_in_step(
+      [&](auto&&... items) { futures.push_back(submit(std::forward<decltype(items)>(items)...)); },
+      ranges...);
   return futures;
 }
 
