@@ -8,3 +8,6 @@
 #include "concur/mp/process.hpp"
 #include "concur/mp/process_pool_executor.hpp"
 #include "concur/mp/queue.hpp"
+#include "concur/mp/shared_memory.hpp"
+#include "concur/mp/sharedctypes.hpp"
+#include "concur/mp/synchronize.hpp"

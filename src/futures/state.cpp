@@ -1,4 +1,3 @@
-#include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,13 +11,6 @@
 namespace concur::detail {
 
 namespace {
-
-// The futex syscall reads the word as a plain 32-bit int; std::atomic<uint32_t> has that
-// representation on every platform Linux runs on.
-std::uint32_t* word_address(const std::atomic<std::uint32_t>& word) noexcept {
-  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
-  return reinterpret_cast<std::uint32_t*>(const_cast<std::atomic<std::uint32_t>*>(&word));
-}
 
 // Polls this many rounds (busy, then yielding the CPU, which on a machine with fewer cores
 // than threads lets the producer run) before sleeping: a result that is microseconds away
@@ -41,33 +33,6 @@ std::uint32_t poll_until_done(const std::atomic<std::uint32_t>& status) noexcept
 }
 
 }  // namespace
-
-void futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept {
-  syscall(SYS_futex, word_address(word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
-}
-
-bool futex_wait_until(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                      clock::time_point deadline) noexcept {
-  if (deadline == clock::time_point::max()) {
-    futex_wait(word, expected);
-    return true;
-  }
-  if (clock::now() >= deadline) return false;
-  // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, which is steady_clock's clock.
-  const auto since_epoch = deadline.time_since_epoch();
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  timespec ts{};
-  ts.tv_sec = static_cast<time_t>(secs.count());
-  ts.tv_nsec = static_cast<long>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - secs).count());
-  const long rc = syscall(SYS_futex, word_address(word), FUTEX_WAIT_BITSET_PRIVATE, expected, &ts,
-                          nullptr, FUTEX_BITSET_MATCH_ANY);
-  return !(rc == -1 && errno == ETIMEDOUT);
-}
-
-void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept {
-  syscall(SYS_futex, word_address(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
-}
 
 void report_callback_error(const std::exception_ptr& error) noexcept {
   try {

@@ -98,8 +98,9 @@ void worker_main(int channel, std::span<const int> extra) {
 std::size_t fd_table::put(int fd) {
   if (!allow_fds)
     throw error(
-        "concur::mp: pipes and queues can be passed to mp::process and to pool initializers, "
-        "not to pool tasks (the workers already run); pass them through the initializer");
+        "concur::mp: pipes, queues, locks and shared values can be passed to mp::process and to "
+        "pool initializers, not to pool tasks (the workers already run); pass them through the "
+        "initializer");
   out.push_back(fd);
   return out.size() - 1;
 }

@@ -44,11 +44,8 @@ class queue_shut_down : public concur::error {
   queue_shut_down() : error("queue is shut down") {}
 };
 
-// asyncio.BrokenBarrierError.
-class broken_barrier_error : public concur::error {
- public:
-  broken_barrier_error() : error("barrier is broken") {}
-};
+// asyncio.BrokenBarrierError: the one type of core, which mp's barrier raises too.
+using concur::broken_barrier_error;
 
 // ExceptionGroup as raised by asyncio.TaskGroup: every failure of the group's children.
 class exception_group : public concur::error {

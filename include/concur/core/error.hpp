@@ -41,6 +41,13 @@ class value_error : public error {
   using error::error;
 };
 
+// threading.BrokenBarrierError / asyncio.BrokenBarrierError: a barrier was aborted or reset
+// under its waiters, or one of them timed out (aio::barrier and mp::barrier).
+class broken_barrier_error : public error {
+ public:
+  broken_barrier_error() : error("barrier is broken") {}
+};
+
 // OSError: a system call failed. code() is its errno as a std::error_code (generic category:
 // compare with std::errc), call() names what failed ("epoll_ctl", "connect to host:port").
 class os_error : public error {

@@ -58,6 +58,17 @@ class queue_full : public error {
   queue_full() : error("queue is full") {}
 };
 
+// A process died while it held a process-shared lock (mp::lock, mp::rlock, a value's lock). The
+// lock is free again, but what it protected may be half-updated: check it before going on.
+// Python has no such error (its lock stays taken and the others wait forever).
+class owner_died_error : public error {
+ public:
+  owner_died_error()
+      : error(
+            "concur::mp: a process died while holding this lock; the lock is free again, but "
+            "what it protected may be half-updated") {}
+};
+
 // Text for a raw wait status: "exit code 3", "signal 11 (SIGSEGV)".
 std::string describe_exitcode(int exitcode);
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <concur/core/clock.hpp>
+#include <concur/core/futex.hpp>
 #include <concur/futures/errors.hpp>
 #include <cstdint>
 #include <exception>
@@ -15,13 +16,6 @@
 #include <utility>
 
 namespace concur::detail {
-
-// Blocking on a 32-bit word (Linux futex). wait returns when the word may no longer equal
-// `expected` (spurious returns are allowed); wait_until returns false once `deadline` passed.
-void futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept;
-bool futex_wait_until(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                      clock::time_point deadline) noexcept;
-void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept;
 
 // A done-callback that threw: Python logs it and goes on with the other callbacks; so do we.
 void report_callback_error(const std::exception_ptr& error) noexcept;
