@@ -2,11 +2,38 @@
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import Pool
+from multiprocessing import Event, Pool, Process, Value
 
 
 def square(x):
     return x * x
+
+
+def increment(v, n, go):
+    go.wait()
+    for _ in range(n):
+        with v.get_lock():
+            v.value += 1
+
+
+def value_incr(repeat):
+    per_process = 100_000
+    best = float("inf")
+    for _ in range(repeat):
+        v = Value("q", 0)
+        go = Event()
+        procs = [Process(target=increment, args=(v, per_process, go)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        t0 = time.perf_counter()
+        go.set()
+        for p in procs:
+            p.join()
+        s = time.perf_counter() - t0
+        assert v.value == 2 * per_process and all(p.exitcode == 0 for p in procs)
+        best = min(best, s)
+    print(f"mp_value_incr processes=2 increments={2 * per_process} seconds={best:.4f} "
+          f"per_s={2 * per_process / best:.0f}")
 
 
 def timed(fn):
@@ -17,6 +44,7 @@ def timed(fn):
 
 def main():
     repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    value_incr(repeat)
     items, workers, chunksize = 1_000_000, 2, 1000
     numbers = list(range(items))
     want = sum(x * x for x in numbers)

@@ -19,7 +19,27 @@ namespace {
 
 constexpr auto shared = concur::detail::futex_scope::shared;
 
-int this_thread_id() noexcept { return static_cast<int>(::syscall(SYS_gettid)); }
+// The kernel thread id, asked of the kernel once per thread: every acquire and release compares
+// it with the holder's, and a syscall each time cost more than the lock. A forked child's only
+// thread has a new id, so fork forgets the cached one (pthread_atfork's child handler runs in
+// that thread).
+thread_local int cached_thread_id = 0;
+
+void forget_thread_id() noexcept { cached_thread_id = 0; }
+
+int this_thread_id() noexcept {
+  if (cached_thread_id == 0) {
+    static const int registered = ::pthread_atfork(nullptr, nullptr, forget_thread_id);
+    (void)registered;
+    cached_thread_id = static_cast<int>(::syscall(SYS_gettid));
+  }
+  return cached_thread_id;
+}
+
+// How many times a contended acquire retries before it sleeps in the kernel: the holder of a
+// shared lock usually runs on another core and lets go within a few hundred cycles, and a
+// sleep and a wake-up cost microseconds each.
+constexpr int spin_rounds = 100;
 
 timespec monotonic_timespec(clock::time_point t) noexcept {
   const auto since = t.time_since_epoch();
@@ -32,7 +52,13 @@ timespec monotonic_timespec(clock::time_point t) noexcept {
 }
 
 int take_pthread_mutex(pthread_mutex_t* m, bool block, clock::time_point deadline) noexcept {
-  if (!block) return ::pthread_mutex_trylock(m);
+  const int first = ::pthread_mutex_trylock(m);
+  if (first != EBUSY || !block) return first;
+  for (int i = 0; i < spin_rounds; ++i) {
+    concur::detail::cpu_relax();
+    const int rc = ::pthread_mutex_trylock(m);
+    if (rc != EBUSY) return rc;
+  }
   if (deadline == clock::time_point::max()) return ::pthread_mutex_lock(m);
   const timespec ts = monotonic_timespec(deadline);
   return ::pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
@@ -110,11 +136,25 @@ bool held_by_this_thread(const mutex_state& s) noexcept {
   return s.owner.load(std::memory_order_relaxed) == this_thread_id();
 }
 
+namespace {
+bool try_take_one(semaphore_state& s) noexcept {
+  std::uint32_t v = s.value.load();
+  while (v > 0)
+    if (s.value.compare_exchange_weak(v, v - 1)) return true;
+  return false;
+}
+}  // namespace
+
 bool acquire_semaphore(semaphore_state& s, bool block, clock::time_point deadline) {
+  if (try_take_one(s)) return true;
+  if (!block) return false;
+  // As a contended lock: a release from another core is often a few hundred cycles away.
+  for (int i = 0; i < spin_rounds; ++i) {
+    concur::detail::cpu_relax();
+    if (try_take_one(s)) return true;
+  }
   for (;;) {
-    std::uint32_t v = s.value.load();
-    while (v > 0)
-      if (s.value.compare_exchange_weak(v, v - 1)) return true;
+    if (try_take_one(s)) return true;
     if (!block) return false;
     s.sleepers.fetch_add(1);
     const bool in_time = concur::detail::futex_wait_until(s.value, 0, deadline, shared);

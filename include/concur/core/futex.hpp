@@ -23,4 +23,14 @@ bool futex_wait_until(const std::atomic<std::uint32_t>& word, std::uint32_t expe
 void futex_wake(const std::atomic<std::uint32_t>& word, int count,
                 futex_scope scope = futex_scope::process) noexcept;
 
+// One round of a spin-wait: tells the core that this thread is busy-waiting, before a futex
+// sleep is worth its cost.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 }  // namespace concur::detail

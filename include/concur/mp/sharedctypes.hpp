@@ -73,8 +73,10 @@ class basic_value {
     return recursive_mutex(ref_.member(&layout::lock));
   }
   // Python's SynchronizedBase acquire/release, and lock/unlock for std::lock_guard.
-  bool acquire(bool block = true) requires Locked { return get_lock().acquire(block); }
-  void release() requires Locked { get_lock().release(); }
+  bool acquire(bool block = true) requires Locked {
+    return detail::acquire_mutex(ref_->lock, true, block, clock::time_point::max());
+  }
+  void release() requires Locked { detail::release_mutex(ref_->lock, true); }
   void lock() requires Locked { acquire(); }
   void unlock() requires Locked { release(); }
 
@@ -118,8 +120,10 @@ class basic_array {
   recursive_mutex get_lock() const requires Locked {
     return recursive_mutex(ref_.member(&detail::array_header::lock));
   }
-  bool acquire(bool block = true) requires Locked { return get_lock().acquire(block); }
-  void release() requires Locked { get_lock().release(); }
+  bool acquire(bool block = true) requires Locked {
+    return detail::acquire_mutex(ref_->lock, true, block, clock::time_point::max());
+  }
+  void release() requires Locked { detail::release_mutex(ref_->lock, true); }
   void lock() requires Locked { acquire(); }
   void unlock() requires Locked { release(); }
 

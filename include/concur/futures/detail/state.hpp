@@ -20,14 +20,6 @@ namespace concur::detail {
 // A done-callback that threw: Python logs it and goes on with the other callbacks; so do we.
 void report_callback_error(const std::exception_ptr& error) noexcept;
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 // Status word layout: the low 3 bits are the phase, bit 3 says someone sleeps on the word.
 enum : std::uint32_t {
   phase_pending = 0,
