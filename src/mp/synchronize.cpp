@@ -193,16 +193,6 @@ condition::condition() {
   cond_ = layout.member(&detail::condition_layout::cond);
 }
 
-condition::condition(const mutex& m)
-    : lock_(m.ref()),
-      recursive_(false),
-      cond_(detail::make_shared_state<detail::condition_state>("concur-mp-condition")) {}
-
-condition::condition(const recursive_mutex& m)
-    : lock_(m.ref()),
-      recursive_(true),
-      cond_(detail::make_shared_state<detail::condition_state>("concur-mp-condition")) {}
-
 bool condition::wait_until(clock::time_point deadline) {
   detail::mutex_state& s = *lock_;
   detail::condition_state& c = *cond_;

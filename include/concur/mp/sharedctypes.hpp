@@ -21,7 +21,7 @@ namespace detail {
 template <class T>
 struct locked_value_layout {
   explicit locked_value_layout(const T& v) : value(v) {}
-  mutex_state lock;
+  mutex_state lock;  // first: synchronized_base finds it at the segment's start
   T value;
 };
 
@@ -34,7 +34,7 @@ struct raw_value_layout {
 // An array's header; its items follow at items_offset<T>().
 struct array_header {
   explicit array_header(std::uint64_t n) : size(n) {}
-  mutex_state lock;
+  mutex_state lock;  // first, as in locked_value_layout (unused by a raw array)
   std::uint64_t size;
 };
 
@@ -50,12 +50,40 @@ constexpr void check_shareable() {
                 "types (numbers, plain structs): the other processes read the same bytes");
 }
 
+// Python's SynchronizedBase: get_lock(), acquire/release, and lock/unlock for std::lock_guard,
+// of a value or an array whose segment starts with its lock (both layouts put it first).
+class synchronized_base {
+ public:
+  recursive_mutex get_lock() const { return recursive_mutex(lock_); }
+  bool acquire(bool block = true) const {
+    return acquire_mutex(*lock_, true, block, clock::time_point::max());
+  }
+  void release() const { release_mutex(*lock_, true); }
+  void lock() const { acquire(); }
+  void unlock() const { release(); }
+
+ protected:
+  void attach_lock(const std::shared_ptr<shared_segment>& seg) { lock_ = {seg, 0}; }
+
+ private:
+  shared_ref<mutex_state> lock_;
+};
+
+// RawValue and RawArray have none of it.
+class unsynchronized_base {
+ protected:
+  void attach_lock(const std::shared_ptr<shared_segment>&) {}
+};
+
+template <bool Locked>
+using sync_base_t = std::conditional_t<Locked, synchronized_base, unsynchronized_base>;
+
 }  // namespace detail
 
 // Value(typecode, v) / RawValue: value() is the shared T itself (Python's .value); with a lock,
 // hold get_lock() around a read-modify-write (`v.value() += 1` is not atomic, as in Python).
 template <class T, bool Locked>
-class basic_value {
+class basic_value : public detail::sync_base_t<Locked> {
   using layout =
       std::conditional_t<Locked, detail::locked_value_layout<T>, detail::raw_value_layout<T>>;
 
@@ -65,24 +93,19 @@ class basic_value {
       : ref_(detail::make_shared_state<layout>(Locked ? "concur-mp-value" : "concur-mp-raw-value",
                                                initial)) {
     detail::check_shareable<T>();
+    this->attach_lock(ref_.segment());
   }
 
   T& value() const noexcept { return ref_->value; }
 
-  recursive_mutex get_lock() const requires Locked {
-    return recursive_mutex(ref_.member(&layout::lock));
-  }
-  // Python's SynchronizedBase acquire/release, and lock/unlock for std::lock_guard.
-  bool acquire(bool block = true) requires Locked {
-    return detail::acquire_mutex(ref_->lock, true, block, clock::time_point::max());
-  }
-  void release() requires Locked { detail::release_mutex(ref_->lock, true); }
-  void lock() requires Locked { acquire(); }
-  void unlock() requires Locked { release(); }
-
   template <class Archive>
-  void serialize(Archive& ar) {
+  void save(Archive& ar) const {
     ar(ref_);
+  }
+  template <class Archive>
+  void load(Archive& ar) {
+    ar(ref_);
+    this->attach_lock(ref_.segment());
   }
 
  private:
@@ -98,7 +121,7 @@ using raw_value = basic_value<T, false>;
 // values; a std::span of them through span(), [] and begin()/end(). The raw form has no lock
 // (get_lock() is only on array).
 template <class T, bool Locked>
-class basic_array {
+class basic_array : public detail::sync_base_t<Locked> {
  public:
   // An empty handle (what a received array is loaded into).
   basic_array() = default;
@@ -117,16 +140,6 @@ class basic_array {
   T* end() const noexcept { return span().data() + size(); }
   std::vector<T> to_vector() const { return {begin(), end()}; }
 
-  recursive_mutex get_lock() const requires Locked {
-    return recursive_mutex(ref_.member(&detail::array_header::lock));
-  }
-  bool acquire(bool block = true) requires Locked {
-    return detail::acquire_mutex(ref_->lock, true, block, clock::time_point::max());
-  }
-  void release() requires Locked { detail::release_mutex(ref_->lock, true); }
-  void lock() requires Locked { acquire(); }
-  void unlock() requires Locked { release(); }
-
   template <class Archive>
   void save(Archive& ar) const {
     ar(ref_);
@@ -136,6 +149,7 @@ class basic_array {
     ar(ref_);
     if (detail::items_offset<T>() + size() * sizeof(T) > ref_.segment()->size())
       throw error("concur::mp: an array arrived with a segment too small for its items");
+    this->attach_lock(ref_.segment());
   }
 
  private:
@@ -148,6 +162,7 @@ class basic_array {
     if (from != nullptr && n > 0)
       std::memcpy(seg->data() + detail::items_offset<T>(), from, n * sizeof(T));
     ref_ = detail::shared_ref<detail::array_header>(std::move(seg), 0);
+    this->attach_lock(ref_.segment());
   }
 
   detail::shared_ref<detail::array_header> ref_;

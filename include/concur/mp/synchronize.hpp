@@ -88,26 +88,31 @@ clock::time_point deadline_in(std::chrono::duration<Rep, Period> timeout) {
 
 }  // namespace detail
 
-// multiprocessing.Lock, spelled as std::mutex is (threading.Lock maps to std::mutex too):
-// lock()/unlock()/try_lock() for std::lock_guard and std::unique_lock (Python's `with lock:`),
-// and Python's acquire(block) / acquire(timeout) / release(). Unlike Python's (a semaphore) it
-// has an owner: release() by a thread that does not hold it throws value_error; acquiring it
-// again from the thread that holds it throws invalid_state_error instead of deadlocking; a
-// holder that dies makes the next acquire throw owner_died_error (and frees the lock) instead
-// of blocking every other process forever.
-class mutex {
+// multiprocessing.Lock (Recursive = false) and RLock (true), spelled as std::mutex and
+// std::recursive_mutex are (threading.Lock maps to std::mutex too): lock()/unlock()/try_lock()/
+// try_lock_for() for std::lock_guard and std::unique_lock (Python's `with lock:`), and Python's
+// acquire(block) / acquire(timeout) / release(). A recursive one may be acquired again by its
+// holder and is free once released as many times. Unlike Python's Lock (a semaphore) both have
+// an owner: release() by a thread that does not hold it throws value_error; acquiring a
+// non-recursive one again from the thread that holds it throws invalid_state_error instead of
+// deadlocking; a holder that dies makes the next acquire throw owner_died_error (and frees the
+// lock) instead of blocking every other process forever.
+template <bool Recursive>
+class basic_mutex {
  public:
-  mutex() : mutex(detail::make_shared_state<detail::mutex_state>("concur-mp-lock")) {}
-  explicit mutex(detail::shared_ref<detail::mutex_state> ref) : ref_(std::move(ref)) {}
+  basic_mutex()
+      : basic_mutex(detail::make_shared_state<detail::mutex_state>(Recursive ? "concur-mp-rlock"
+                                                                             : "concur-mp-lock")) {}
+  explicit basic_mutex(detail::shared_ref<detail::mutex_state> ref) : ref_(std::move(ref)) {}
 
   bool acquire(bool block = true) {
-    return detail::acquire_mutex(*ref_, false, block, clock::time_point::max());
+    return detail::acquire_mutex(*ref_, Recursive, block, clock::time_point::max());
   }
   template <class Rep, class Period>
   bool acquire(std::chrono::duration<Rep, Period> timeout) {
-    return detail::acquire_mutex(*ref_, false, true, detail::deadline_in(timeout));
+    return detail::acquire_mutex(*ref_, Recursive, true, detail::deadline_in(timeout));
   }
-  void release() { detail::release_mutex(*ref_, false); }
+  void release() { detail::release_mutex(*ref_, Recursive); }
 
   void lock() { acquire(true); }
   bool try_lock() { return acquire(false); }
@@ -127,40 +132,8 @@ class mutex {
   detail::shared_ref<detail::mutex_state> ref_;
 };
 
-// multiprocessing.RLock: as mutex, recursive (the holder may acquire it again; it is free once
-// released as many times).
-class recursive_mutex {
- public:
-  recursive_mutex()
-      : recursive_mutex(detail::make_shared_state<detail::mutex_state>("concur-mp-rlock")) {}
-  explicit recursive_mutex(detail::shared_ref<detail::mutex_state> ref) : ref_(std::move(ref)) {}
-
-  bool acquire(bool block = true) {
-    return detail::acquire_mutex(*ref_, true, block, clock::time_point::max());
-  }
-  template <class Rep, class Period>
-  bool acquire(std::chrono::duration<Rep, Period> timeout) {
-    return detail::acquire_mutex(*ref_, true, true, detail::deadline_in(timeout));
-  }
-  void release() { detail::release_mutex(*ref_, true); }
-
-  void lock() { acquire(true); }
-  bool try_lock() { return acquire(false); }
-  template <class Rep, class Period>
-  bool try_lock_for(std::chrono::duration<Rep, Period> timeout) {
-    return acquire(timeout);
-  }
-  void unlock() { release(); }
-
-  const detail::shared_ref<detail::mutex_state>& ref() const noexcept { return ref_; }
-  template <class Archive>
-  void serialize(Archive& ar) {
-    ar(ref_);
-  }
-
- private:
-  detail::shared_ref<detail::mutex_state> ref_;
-};
+using mutex = basic_mutex<false>;
+using recursive_mutex = basic_mutex<true>;
 
 // multiprocessing.Semaphore(value): acquire(block) / acquire(timeout) / release() and
 // get_value(), plus std::counting_semaphore's try_acquire / try_acquire_for. It has no owner
@@ -238,8 +211,11 @@ class event {
 class condition {
  public:
   condition();
-  explicit condition(const mutex& m);
-  explicit condition(const recursive_mutex& m);
+  template <bool Recursive>
+  explicit condition(const basic_mutex<Recursive>& m)
+      : lock_(m.ref()),
+        recursive_(Recursive),
+        cond_(detail::make_shared_state<detail::condition_state>("concur-mp-condition")) {}
 
   bool acquire(bool block = true) {
     return detail::acquire_mutex(*lock_, recursive_, block, clock::time_point::max());
