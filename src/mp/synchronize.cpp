@@ -1,6 +1,6 @@
 #include "concur/mp/synchronize.hpp"
 
-#include <sys/syscall.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,21 +19,26 @@ namespace {
 
 constexpr auto shared = concur::detail::futex_scope::shared;
 
-// The kernel thread id, asked of the kernel once per thread: every acquire and release compares
-// it with the holder's, and a syscall each time cost more than the lock. A forked child's only
-// thread has a new id, so fork forgets the cached one (pthread_atfork's child handler runs in
-// that thread).
-thread_local int cached_thread_id = 0;
+// Who holds a lock: a random 64-bit token per thread, drawn once. Not the kernel's thread id:
+// that is recycled once its thread (or the process holding the lock) has died, and a new thread
+// with the dead holder's id would take the lock for its own; and asking the kernel for it on
+// every acquire and release cost more than the lock. A forked child's only thread is another
+// thread, so fork draws a new token (pthread_atfork's child handler runs in that thread).
+thread_local std::uint64_t cached_token = 0;
 
-void forget_thread_id() noexcept { cached_thread_id = 0; }
+void forget_token() noexcept { cached_token = 0; }
 
-int this_thread_id() noexcept {
-  if (cached_thread_id == 0) {
-    static const int registered = ::pthread_atfork(nullptr, nullptr, forget_thread_id);
+std::uint64_t this_thread_token() {
+  if (cached_token == 0) {
+    static const int registered = ::pthread_atfork(nullptr, nullptr, forget_token);
     (void)registered;
-    cached_thread_id = static_cast<int>(::syscall(SYS_gettid));
+    std::uint64_t t = 0;
+    while (t == 0)
+      if (::getrandom(&t, sizeof t, 0) != static_cast<ssize_t>(sizeof t))
+        throw_last_os_error("concur::mp: getrandom");
+    cached_token = t;
   }
-  return cached_thread_id;
+  return cached_token;
 }
 
 // How many times a contended acquire retries before it sleeps in the kernel: the holder of a
@@ -82,7 +87,7 @@ mutex_state::mutex_state() {
 }
 
 lock_outcome lock_mutex(mutex_state& s, bool recursive, bool block, clock::time_point deadline) {
-  const int me = this_thread_id();
+  const std::uint64_t me = this_thread_token();
   if (s.owner.load(std::memory_order_relaxed) == me) {
     if (recursive) {
       ++s.depth;
@@ -132,8 +137,8 @@ void release_mutex(mutex_state& s, bool recursive) {
   check(::pthread_mutex_unlock(&s.mutex), "pthread_mutex_unlock");
 }
 
-bool held_by_this_thread(const mutex_state& s) noexcept {
-  return s.owner.load(std::memory_order_relaxed) == this_thread_id();
+bool held_by_this_thread(const mutex_state& s) {
+  return s.owner.load(std::memory_order_relaxed) == this_thread_token();
 }
 
 namespace {

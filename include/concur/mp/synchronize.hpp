@@ -19,8 +19,8 @@ namespace concur::mp {
 
 namespace detail {
 
-// A robust, process-shared pthread mutex and its holder's kernel thread id (unique across
-// processes while it runs): release by another thread is refused, and a holder that dies is
+// A robust, process-shared pthread mutex and its holder's token (random, one per thread, so
+// unique across processes): release by another thread is refused, and a holder that dies is
 // reported to the next one (EOWNERDEAD) instead of blocking everyone forever.
 struct mutex_state {
   mutex_state();
@@ -28,8 +28,8 @@ struct mutex_state {
   mutex_state& operator=(const mutex_state&) = delete;
 
   pthread_mutex_t mutex;
-  std::atomic<int> owner{0};  // tid of the holder, 0 when free
-  std::uint32_t depth = 0;    // times the holder has acquired it (rlock); guarded by mutex
+  std::atomic<std::uint64_t> owner{0};  // the holder's token, 0 when free
+  std::uint32_t depth = 0;  // times the holder has acquired it (rlock); guarded by mutex
 };
 
 enum class lock_outcome { acquired, timed_out, owner_died };
@@ -40,7 +40,7 @@ lock_outcome lock_mutex(mutex_state& s, bool recursive, bool block, clock::time_
 // acquire() of Lock and RLock: owner_died releases it and throws owner_died_error.
 bool acquire_mutex(mutex_state& s, bool recursive, bool block, clock::time_point deadline);
 void release_mutex(mutex_state& s, bool recursive);
-bool held_by_this_thread(const mutex_state& s) noexcept;
+bool held_by_this_thread(const mutex_state& s);
 
 struct semaphore_state {
   semaphore_state(std::uint32_t v, std::uint32_t m) : value(v), max(m) {}
