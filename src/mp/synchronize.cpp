@@ -252,7 +252,7 @@ condition barrier::cond() const {
 
 std::uint32_t barrier::wait() {
   if (ref_->timeout < 0) return wait_until(clock::time_point::max());
-  return wait_until(detail::deadline_in(std::chrono::nanoseconds(ref_->timeout)));
+  return wait_until(concur::deadline_after(std::chrono::nanoseconds(ref_->timeout)));
 }
 
 // Python's threading.Barrier.wait, step for step (_enter, _release / _wait, _exit).

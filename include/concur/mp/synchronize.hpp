@@ -81,11 +81,6 @@ struct barrier_layout {
   std::uint32_t count = 0;     // threads inside wait()
 };
 
-template <class Rep, class Period>
-clock::time_point deadline_in(std::chrono::duration<Rep, Period> timeout) {
-  return concur::deadline_after(timeout);
-}
-
 }  // namespace detail
 
 // multiprocessing.Lock (Recursive = false) and RLock (true), spelled as std::mutex and
@@ -110,7 +105,7 @@ class basic_mutex {
   }
   template <class Rep, class Period>
   bool acquire(std::chrono::duration<Rep, Period> timeout) {
-    return detail::acquire_mutex(*ref_, Recursive, true, detail::deadline_in(timeout));
+    return detail::acquire_mutex(*ref_, Recursive, true, concur::deadline_after(timeout));
   }
   void release() { detail::release_mutex(*ref_, Recursive); }
 
@@ -147,7 +142,7 @@ class semaphore {
   }
   template <class Rep, class Period>
   bool acquire(std::chrono::duration<Rep, Period> timeout) {
-    return detail::acquire_semaphore(*ref_, true, detail::deadline_in(timeout));
+    return detail::acquire_semaphore(*ref_, true, concur::deadline_after(timeout));
   }
   bool try_acquire() { return acquire(false); }
   template <class Rep, class Period>
@@ -190,7 +185,7 @@ class event {
   bool wait() { return wait_until(clock::time_point::max()); }
   template <class Rep, class Period>
   bool wait(std::chrono::duration<Rep, Period> timeout) {
-    return wait_until(detail::deadline_in(timeout));
+    return wait_until(concur::deadline_after(timeout));
   }
 
   template <class Archive>
@@ -228,7 +223,7 @@ class condition {
   bool wait() { return wait_until(clock::time_point::max()); }
   template <class Rep, class Period>
   bool wait(std::chrono::duration<Rep, Period> timeout) {
-    return wait_until(detail::deadline_in(timeout));
+    return wait_until(concur::deadline_after(timeout));
   }
   // Condition.wait_for(predicate, timeout): the predicate's last value.
   template <class Predicate>
@@ -237,7 +232,7 @@ class condition {
   }
   template <class Predicate, class Rep, class Period>
   bool wait_for(Predicate pred, std::chrono::duration<Rep, Period> timeout) {
-    return wait_for_until(pred, detail::deadline_in(timeout));
+    return wait_for_until(pred, concur::deadline_after(timeout));
   }
   void notify(int n = 1);
   void notify_all() { notify(-1); }
@@ -287,7 +282,7 @@ class barrier {
   std::uint32_t wait();
   template <class Rep, class Period>
   std::uint32_t wait(std::chrono::duration<Rep, Period> timeout) {
-    return wait_until(detail::deadline_in(timeout));
+    return wait_until(concur::deadline_after(timeout));
   }
   void reset();
   void abort();
