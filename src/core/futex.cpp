@@ -37,13 +37,8 @@ bool futex_wait_until(const std::atomic<std::uint32_t>& word, std::uint32_t expe
     return true;
   }
   if (clock::now() >= deadline) return false;
-  // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, which is steady_clock's clock.
-  const auto since_epoch = deadline.time_since_epoch();
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  timespec ts{};
-  ts.tv_sec = static_cast<time_t>(secs.count());
-  ts.tv_nsec = static_cast<long>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - secs).count());
+  // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time.
+  const timespec ts = monotonic_timespec(deadline);
   const long rc = syscall(SYS_futex, word_address(word), op(FUTEX_WAIT_BITSET, scope), expected,
                           &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
   return !(rc == -1 && errno == ETIMEDOUT);

@@ -2,32 +2,20 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 
 #include "concur/core/fd.hpp"
+#include "concur/core/random.hpp"
 
 namespace concur::mp {
 
 namespace {
 
 // Python names its blocks "psm_" and 8 random hex digits; these say whose they are.
-std::string fresh_name() {
-  unsigned char bytes[8];
-  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
-    throw_last_os_error("concur::mp: getrandom");
-  std::string name = "concur_";
-  char hex[3];
-  for (unsigned char b : bytes) {
-    std::snprintf(hex, sizeof hex, "%02x", b);
-    name += hex;
-  }
-  return name;
-}
+std::string fresh_name() { return "concur_" + random_hex(8); }
 
 std::string path_of(std::string_view name) {
   if (name.empty()) throw value_error("shared_memory: the name is empty");

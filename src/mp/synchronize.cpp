@@ -1,6 +1,5 @@
 #include "concur/mp/synchronize.hpp"
 
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +9,7 @@
 #include <thread>
 
 #include "concur/core/futex.hpp"
+#include "concur/core/random.hpp"
 
 namespace concur::mp {
 
@@ -32,11 +32,7 @@ std::uint64_t this_thread_token() {
   if (cached_token == 0) {
     static const int registered = ::pthread_atfork(nullptr, nullptr, forget_token);
     (void)registered;
-    std::uint64_t t = 0;
-    while (t == 0)
-      if (::getrandom(&t, sizeof t, 0) != static_cast<ssize_t>(sizeof t))
-        throw_last_os_error("concur::mp: getrandom");
-    cached_token = t;
+    cached_token = random_nonzero_u64();
   }
   return cached_token;
 }
@@ -45,16 +41,6 @@ std::uint64_t this_thread_token() {
 // shared lock usually runs on another core and lets go within a few hundred cycles, and a
 // sleep and a wake-up cost microseconds each.
 constexpr int spin_rounds = 100;
-
-timespec monotonic_timespec(clock::time_point t) noexcept {
-  const auto since = t.time_since_epoch();
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since);
-  timespec ts{};
-  ts.tv_sec = static_cast<time_t>(secs.count());
-  ts.tv_nsec =
-      static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(since - secs).count());
-  return ts;
-}
 
 int take_pthread_mutex(pthread_mutex_t* m, bool block, clock::time_point deadline) noexcept {
   const int first = ::pthread_mutex_trylock(m);
@@ -65,7 +51,7 @@ int take_pthread_mutex(pthread_mutex_t* m, bool block, clock::time_point deadlin
     if (rc != EBUSY) return rc;
   }
   if (deadline == clock::time_point::max()) return ::pthread_mutex_lock(m);
-  const timespec ts = monotonic_timespec(deadline);
+  const timespec ts = concur::monotonic_timespec(deadline);
   return ::pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The one clock of concur: every timeout, deadline and elapsed time is counted on it.
 #include <chrono>
+#include <ctime>
 #include <ratio>
 
 namespace concur {
@@ -44,6 +45,18 @@ time_point deadline_after(std::chrono::duration<Rep, Period> timeout) noexcept {
   const time_point now = clock::now();
   if (!(timeout > timeout.zero())) return now;
   return deadline_from(now, saturating_ceil(timeout));
+}
+
+// A point on the clock as the kernel's CLOCK_MONOTONIC timespec (steady_clock is that clock on
+// Linux), for absolute timeouts of futex and pthread calls.
+inline timespec monotonic_timespec(time_point t) noexcept {
+  const auto since = t.time_since_epoch();
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since);
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(secs.count());
+  ts.tv_nsec =
+      static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(since - secs).count());
+  return ts;
 }
 
 }  // namespace concur
