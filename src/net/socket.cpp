@@ -4,9 +4,11 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "concur/net/errors.hpp"
@@ -21,8 +23,24 @@ std::string endpoint::host() const {
   } else if (family() == AF_INET6) {
     auto* a = reinterpret_cast<const sockaddr_in6*>(&storage);
     inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+  } else if (family() == AF_UNIX) {
+    return unix_path();
   }
   return buf;
+}
+
+std::string endpoint::unix_path() const {
+  if (family() != AF_UNIX) return {};
+  const auto* a = reinterpret_cast<const sockaddr_un*>(&storage);
+  const auto offset = offsetof(sockaddr_un, sun_path);
+  if (length <= offset) return {};  // unnamed
+  std::string path(a->sun_path, length - offset);
+  if (path.front() == '\0') {
+    path.front() = '@';  // an abstract name, written the way ss(8) and /proc/net/unix show it
+  } else if (const auto nul = path.find('\0'); nul != std::string::npos) {
+    path.resize(nul);
+  }
+  return path;
 }
 
 std::uint16_t endpoint::port() const noexcept {
@@ -32,7 +50,10 @@ std::uint16_t endpoint::port() const noexcept {
   return 0;
 }
 
-std::string endpoint::str() const { return host_port(host(), port()); }
+std::string endpoint::str() const {
+  if (family() == AF_UNIX) return unix_path();
+  return host_port(host(), port());
+}
 
 bool endpoint::from_numeric(std::string_view host, std::uint16_t port, endpoint& out) {
   std::string h(host);

@@ -1,5 +1,6 @@
 #include "concur/net/streams.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "concur/core/error.hpp"
 #include "stream_core.hpp"
 
 namespace concur::net {
@@ -674,6 +676,24 @@ class server_core : public std::enable_shared_from_this<server_core> {
     listeners_.push_back(std::move(l));
   }
 
+  // A socket the caller bound and put in the listening state (start_server's sock=).
+  void adopt(unique_fd fd) {
+    int type = 0;
+    socklen_t len = sizeof type;
+    int listening = 0;
+    socklen_t llen = sizeof listening;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
+        ::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) != 0 || !listening)
+      throw error("start_server: sock must be a listening stream socket");
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0)
+      throw_last_os_error("start_server: fcntl(O_NONBLOCK)");
+    listener l;
+    l.ep = endpoint::local_of(fd.get());
+    l.fd = std::move(fd);
+    listeners_.push_back(std::move(l));
+  }
+
   void start() {
     serving_ = true;
     for (std::size_t i = 0; i < listeners_.size(); ++i) {
@@ -787,7 +807,7 @@ class server_core : public std::enable_shared_from_this<server_core> {
   }
 
   void spawn(unique_fd fd) {
-    set_nodelay(fd.get());
+    if (listeners_.front().ep.family() != AF_UNIX) set_nodelay(fd.get());
     endpoint peer = endpoint::peer_of(fd.get());
     auto core = std::make_shared<stream_core>(*loop_, std::move(fd), peer.str(), options_.limit,
                                               options_.high_water);
@@ -905,6 +925,22 @@ aio::task<server> start_server(client_connected_cb handler, std::string host, st
 }
 aio::task<server> start_server(client_connected_cb handler, std::string host, std::uint16_t port) {
   return start_server_impl(std::move(handler), std::move(host), port, server_options());
+}
+
+aio::task<server> start_server(client_connected_cb handler, unique_fd sock,
+                               server_options options) {
+  if (!handler) throw error("start_server needs a client_connected_cb");
+  if (options.tls && !options.tls->is_server())
+    throw tls_error("start_server needs a server TLS context (tls_context::server)");
+  auto core = std::make_shared<detail::server_core>(aio::get_running_loop(), std::move(handler),
+                                                    std::move(options));
+  core->adopt(std::move(sock));
+  core->remember_bound();
+  core->start();
+  co_return server(std::move(core));
+}
+aio::task<server> start_server(client_connected_cb handler, unique_fd sock) {
+  return start_server(std::move(handler), std::move(sock), server_options());
 }
 
 }  // namespace concur::net

@@ -1,13 +1,16 @@
 // Streams over real sockets on 127.0.0.1: our server and client against each other, and
 // against raw blocking peers that misbehave on purpose.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -67,6 +70,65 @@ TEST(Streams, EchoRoundTripAndReaderApi) {
     co_return a + "|" + b + "|" + c + "|" + rest;
   }());
   EXPECT_EQ(result, "hello\n|wor|ld\n|tail\n");
+}
+
+// A listening AF_UNIX socket on an abstract name, and a blocking client of it.
+concur::unique_fd unix_socket(const std::string& name, bool listen) {
+  concur::unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path + 1, name.data(), name.size());
+  const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  const auto* sa = reinterpret_cast<const sockaddr*>(&a);
+  if (listen) {
+    EXPECT_EQ(::bind(fd.get(), sa, len), 0);
+    EXPECT_EQ(::listen(fd.get(), 8), 0);
+  } else {
+    EXPECT_EQ(::connect(fd.get(), sa, len), 0);
+  }
+  return fd;
+}
+
+TEST(Streams, StartServerOnAUnixSocketTheCallerMade) {  // start_server(cb, sock=sock)
+  const std::string name = "concur-test-" + std::to_string(::getpid());
+  auto listener = unix_socket(name, true);
+  std::string echoed;
+  std::atomic<bool> client_done{false};
+  std::thread client;
+  aio::run([&]() -> aio::task<void> {
+    auto srv = co_await net::start_server(echo_handler, std::move(listener));
+    EXPECT_EQ(srv.sockets().at(0).str(), "@" + name);
+    client = std::thread([&] {
+      auto fd = unix_socket(name, false);
+      const std::string line = "over unix\n";
+      EXPECT_EQ(::send(fd.get(), line.data(), line.size(), 0), static_cast<ssize_t>(line.size()));
+      char buf[64];
+      for (int i = 0; i < 100 && echoed.size() < line.size(); ++i) {
+        const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+        if (n <= 0) break;
+        echoed.append(buf, static_cast<std::size_t>(n));
+      }
+      client_done = true;
+    });
+    for (int i = 0; i < 1000 && !client_done; ++i) co_await aio::sleep(0.01);
+    for (int i = 0; i < 1000 && srv.active_connections() > 0; ++i) co_await aio::sleep(0.01);
+    srv.close();
+    co_await srv.wait_closed();
+  }());
+  client.join();
+  EXPECT_EQ(echoed, "over unix\n");
+}
+
+TEST(Streams, StartServerRefusesASocketThatIsNotListening) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  concur::unique_fd other(sv[1]);
+  EXPECT_THROW(aio::run([&]() -> aio::task<void> {
+                 concur::unique_fd mine(sv[0]);
+                 auto srv = co_await net::start_server(echo_handler, std::move(mine));
+                 (void)srv;
+               }()),
+               concur::error);
 }
 
 TEST(Streams, ReadErrorsIncompleteAndLimit) {

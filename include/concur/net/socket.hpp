@@ -13,7 +13,8 @@
 
 namespace concur::net {
 
-// An IPv4 or IPv6 socket address.
+// An IPv4 or IPv6 socket address; also an AF_UNIX one where a server listens on a socket the
+// caller made (start_server with sock=).
 struct endpoint {
   sockaddr_storage storage{};
   socklen_t length = 0;
@@ -22,7 +23,9 @@ struct endpoint {
   const sockaddr* addr() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
   std::string host() const;  // "127.0.0.1" / "::1"
   std::uint16_t port() const noexcept;
-  std::string str() const;  // "127.0.0.1:80" / "[::1]:80"
+  std::string str() const;  // "127.0.0.1:80" / "[::1]:80" / "/run/x.sock" / "@abstract"
+  // AF_UNIX: the path, or "@name" for an abstract name; empty for other families.
+  std::string unix_path() const;
 
   // A numeric address, without DNS; false if `host` is not an IP literal.
   static bool from_numeric(std::string_view host, std::uint16_t port, endpoint& out);

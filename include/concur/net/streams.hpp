@@ -185,6 +185,10 @@ class server {
 aio::task<server> start_server(client_connected_cb handler, std::string host, std::uint16_t port,
                                server_options options);
 aio::task<server> start_server(client_connected_cb handler, std::string host, std::uint16_t port);
+// asyncio.start_server(client_connected_cb, sock=sock): serves on a socket the caller has bound
+// and put in the listening state (TCP or AF_UNIX stream); the server owns it from now on.
+aio::task<server> start_server(client_connected_cb handler, unique_fd sock, server_options options);
+aio::task<server> start_server(client_connected_cb handler, unique_fd sock);
 
 // Resolves host:port without blocking the loop (getaddrinfo on a worker thread, as asyncio's
 // loop.getaddrinfo does; numeric addresses return at once). Throws dns_error.
