@@ -7,6 +7,10 @@
 //   mp_executor_map: process_pool_executor(2).map with chunksize 1000 over 1M tiny items (squares
 //                    of ints), every result consumed and checked. Python's side is
 //                    multiprocessing.Pool.map with the same chunksize.
+//   mp_manager_dict: 2 processes, 10k d[k] = v and 10k d[k] each on one mp::manager dict
+//                    (Python: Manager().dict()): a round trip to the server per operation.
+//   mp_manager_queue: 20k items from one process to another through a manager queue
+//                    (Python: Manager().Queue()).
 // Prints the best of --repeat runs (default 3), one key=value line per benchmark. --slot-kib and
 // --slots change the ring's shape (default 8 slots of 128 KiB).
 #include <algorithm>
@@ -189,6 +193,73 @@ int executor_map(int repeat) {
   return 0;
 }
 
+void dict_worker(mp::dict_proxy<int, long long> d, int base, int n, mp::event go) {
+  go.wait();
+  for (int i = 0; i < n; ++i) {
+    d.set(base + i % 100, i);
+    (void)d.get(base + i % 100);
+  }
+}
+
+int manager_dict(int repeat) {
+  constexpr int per_process = 10'000;
+  double best = 1e9;
+  mp::manager m;
+  for (int r = 0; r < repeat; ++r) {
+    auto d = m.dict<int, long long>();
+    mp::event go;
+    mp::process a(dict_worker, d, 0, per_process, go);
+    mp::process b(dict_worker, d, 1000, per_process, go);
+    a.start();
+    b.start();
+    const auto t0 = clock_type::now();
+    go.set();
+    a.join();
+    b.join();
+    const double s = seconds_since(t0);
+    if (d.size() != 200 || d.at(99) != per_process - 1 || a.exitcode() != 0 || b.exitcode() != 0) {
+      std::fprintf(stderr, "mp_manager_dict: wrong contents\n");
+      return 1;
+    }
+    best = std::min(best, s);
+  }
+  const int ops = 2 * 2 * per_process;
+  std::printf("mp_manager_dict processes=2 ops=%d seconds=%.4f ops_per_s=%.0f\n", ops, best,
+              ops / best);
+  return 0;
+}
+
+void queue_producer(mp::queue_proxy<int> q, int n, mp::event go) {
+  go.wait();
+  for (int i = 0; i < n; ++i) q.put(i);
+}
+
+int manager_queue(int repeat) {
+  constexpr int items = 20'000;
+  double best = 1e9;
+  mp::manager m;
+  for (int r = 0; r < repeat; ++r) {
+    auto q = m.queue<int>();
+    mp::event go;
+    mp::process producer(queue_producer, q, items, go);
+    producer.start();
+    const auto t0 = clock_type::now();
+    go.set();
+    long long sum = 0;
+    for (int i = 0; i < items; ++i) sum += q.get();
+    const double s = seconds_since(t0);
+    producer.join();
+    if (sum != static_cast<long long>(items) * (items - 1) / 2 || producer.exitcode() != 0) {
+      std::fprintf(stderr, "mp_manager_queue: wrong sum\n");
+      return 1;
+    }
+    best = std::min(best, s);
+  }
+  std::printf("mp_manager_queue items=%d seconds=%.4f items_per_s=%.0f\n", items, best,
+              items / best);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -209,5 +280,7 @@ int main(int argc, char** argv) {
   }
   if (value_incr(repeat) != 0) return 1;
   if (shm_copy(repeat, shape) != 0) return 1;
+  if (manager_dict(repeat) != 0) return 1;
+  if (manager_queue(repeat) != 0) return 1;
   return executor_map(repeat);
 }

@@ -4,6 +4,7 @@
 #include "concur/mp/codec.hpp"
 #include "concur/mp/connection.hpp"
 #include "concur/mp/errors.hpp"
+#include "concur/mp/managers.hpp"
 #include "concur/mp/pool.hpp"
 #include "concur/mp/process.hpp"
 #include "concur/mp/process_pool_executor.hpp"

@@ -17,7 +17,6 @@
 #include "concur/mp/errors.hpp"
 
 namespace concur::mp::detail {
-namespace {
 
 std::string demangle(const char* name) {
   int status = 0;
@@ -25,6 +24,8 @@ std::string demangle(const char* name) {
                                            std::free);
   return status == 0 && d ? std::string(d.get()) : std::string(name);
 }
+
+namespace {
 
 // Type name and message of the exception being handled.
 std::pair<std::string, std::string> describe_current_exception() {

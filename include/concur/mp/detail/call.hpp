@@ -17,6 +17,9 @@
 
 namespace concur::mp::detail {
 
+// A C++ type name as written in source (typeid(T).name() is the mangled one).
+std::string demangle(const char* mangled);
+
 template <class F>
 inline constexpr bool is_function_pointer_v =
     std::is_pointer_v<F>&& std::is_function_v<std::remove_pointer_t<F>>;
