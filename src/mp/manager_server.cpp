@@ -546,6 +546,11 @@ class manager_server {
       co_return (co_await unless_hung_up(std::move(join), r)).reply;
     }
     const std::int64_t ns = in.i64();
+    if (ns == 0) {  // put_nowait / get_nowait: nothing to wait for, nothing to watch
+      if (op == manager_op::queue_get) co_return co_await queue_get(q, 0);
+      std::string value(in.bytes());
+      co_return co_await queue_put(q, 0, std::move(value));
+    }
     if (op == manager_op::queue_put) {
       std::string value(in.bytes());  // named: see net/streams.hpp on GCC 12 and temporaries
       auto put = queue_put(q, ns, std::move(value));

@@ -114,6 +114,12 @@ class proxy_base {
     return call(w);
   }
   std::uint64_t call_u64(manager_op op) const { return wire_reader(call(op)).u64(); }
+  // A request whose reply is one value.
+  template <class T>
+  T call_value(wire_writer& w) const {
+    const std::string reply = call(w);
+    return decode_value<T>(wire_reader(reply).bytes());
+  }
 
  private:
   std::shared_ptr<manager_client> client_;
@@ -172,8 +178,7 @@ class dict_proxy : public detail::proxy_base {
   V pop(const K& key) {
     auto w = request(detail::manager_op::dict_pop);
     w.bytes(detail::encode_value(key));
-    const std::string reply = call(w);
-    return detail::decode_value<V>(detail::wire_reader(reply).bytes());
+    return call_value<V>(w);
   }
   // d.pop(k, default)
   V pop(const K& key, const V& fallback) {
@@ -194,8 +199,7 @@ class dict_proxy : public detail::proxy_base {
   V setdefault(const K& key, const V& value) {
     auto w = request(detail::manager_op::dict_setdefault);
     w.bytes(detail::encode_value(key)).bytes(detail::encode_value(value));
-    const std::string reply = call(w);
-    return detail::decode_value<V>(detail::wire_reader(reply).bytes());
+    return call_value<V>(w);
   }
   // d.update(pairs), in one request.
   void update(const std::vector<std::pair<K, V>>& items) {
@@ -243,8 +247,7 @@ class list_proxy : public detail::proxy_base {
   T at(std::int64_t index) const {
     auto w = request(detail::manager_op::list_get);
     w.i64(index);
-    const std::string reply = call(w);
-    return detail::decode_value<T>(detail::wire_reader(reply).bytes());
+    return call_value<T>(w);
   }
   // l[i] = v
   void set(std::int64_t index, const T& value) {
@@ -279,8 +282,7 @@ class list_proxy : public detail::proxy_base {
   T pop(std::int64_t index = -1) {
     auto w = request(detail::manager_op::list_pop);
     w.i64(index);
-    const std::string reply = call(w);
-    return detail::decode_value<T>(detail::wire_reader(reply).bytes());
+    return call_value<T>(w);
   }
   // l.index(v): concur::value_error when absent (ValueError).
   std::size_t index(const T& value) const {
@@ -359,8 +361,7 @@ class queue_proxy : public detail::proxy_base {
   T get_ns(std::int64_t ns) {
     auto w = request(detail::manager_op::queue_get);
     w.i64(ns);
-    const std::string reply = call(w);
-    return detail::decode_value<T>(detail::wire_reader(reply).bytes());
+    return call_value<T>(w);
   }
 };
 
