@@ -1,16 +1,22 @@
 // concur fetch: a concurrent downloader on one event loop. -j bounds the downloads in
-// flight, --per-host bounds them per host (the session's connection limit), failures are
-// retried with exponential backoff, bodies stream to files whose names are made safe.
+// flight, --per-host bounds them per host (the session's connection limit). A transfer that
+// breaks (refused, reset, cut short, timed out) or a 408, 429 or 5xx is retried with
+// exponential backoff (longer if the server's Retry-After asks); a URL that cannot work is
+// not. Bodies stream to files whose names are made safe, and a file is complete or absent.
 #include <algorithm>
 #include <chrono>
 #include <concur/aio.hpp>
 #include <concur/http.hpp>
+#include <ctime>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
+#include <system_error>
 
 #include "options.hpp"
 #include "report.hpp"
@@ -55,55 +61,144 @@ std::string safe_file_name(const std::string& url, std::set<std::string>& taken)
   return candidate;
 }
 
-bool retryable(const download& d) { return d.status == 0 || d.status >= 500 || d.status == 429; }
+// A body on its way to disk: written under "<name>.part" beside its final name and renamed
+// only once it is whole, so the final name holds a complete file or nothing (a failed or
+// cancelled attempt removes its part file).
+class part_file {
+ public:
+  explicit part_file(std::string final_path)
+      : final_(std::move(final_path)), part_(final_ + ".part") {}
+  part_file(const part_file&) = delete;
+  part_file& operator=(const part_file&) = delete;
+  ~part_file() { discard(); }
+
+  void open() {
+    out_.open(part_, std::ios::binary | std::ios::trunc);
+    if (!out_) throw concur::error("cannot write " + part_);
+  }
+  void write(std::string_view chunk) {
+    out_.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    if (!out_) throw concur::error("cannot write " + part_);
+  }
+  void commit() {
+    out_.close();
+    if (!out_) throw concur::error("cannot write " + part_);
+    std::error_code ec;
+    std::filesystem::rename(part_, final_, ec);
+    if (ec) throw concur::error("cannot rename " + part_ + " to " + final_ + ": " + ec.message());
+    committed_ = true;
+  }
+  void discard() noexcept {
+    if (committed_) return;
+    if (out_.is_open()) out_.close();
+    std::error_code ec;
+    std::filesystem::remove(part_, ec);
+  }
+
+ private:
+  std::string final_;
+  std::string part_;
+  std::ofstream out_;
+  bool committed_ = false;
+};
+
+// Worth another try: a timeout (408), throttling (429) or a server error; any other status is
+// the server's final word.
+bool retryable_status(int status) { return status == 408 || status == 429 || status >= 500; }
+
+// A failure of the transfer itself (refused, reset, cut body, timeout) is worth another try;
+// a URL that cannot work (malformed, a name that does not resolve, a redirect loop) is not.
+bool retryable_failure(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const http::invalid_url_error&) {
+    return false;
+  } catch (const http::too_many_redirects&) {
+    return false;
+  } catch (const concur::net::dns_error&) {
+    return false;
+  } catch (...) {
+    return true;
+  }
+}
+
+// Retry-After (RFC 9110 10.2.3): delta-seconds or an HTTP-date; nullopt when absent or unreadable.
+std::optional<std::chrono::seconds> retry_after(const http::response& r) {
+  auto value = r.headers().get("Retry-After");
+  if (!value || value->empty()) return std::nullopt;
+  if (std::all_of(value->begin(), value->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (value->size() > 6) return std::chrono::seconds(999999);
+    return std::chrono::seconds(std::stoll(std::string(*value)));
+  }
+  std::time_t when = 0;
+  if (!http::parse_http_date(*value, when)) return std::nullopt;
+  return std::chrono::seconds(std::max<long long>(0, when - std::time(nullptr)));
+}
+
+// 0.25 s, 0.5 s, 1 s, ... capped at 8 s between attempts; a server's Retry-After wins when
+// it asks for longer, up to two minutes.
+std::chrono::milliseconds backoff(unsigned attempt, std::optional<std::chrono::seconds> asked) {
+  auto wait = std::chrono::milliseconds(std::min<long long>(8000, 250LL << (attempt - 1)));
+  if (asked)
+    wait = std::max<std::chrono::milliseconds>(wait, std::min(*asked, std::chrono::seconds(120)));
+  return wait;
+}
+
+// One attempt: the status, the bytes, and (on success) the file in place. Throws what broke.
+aio::task<void> attempt_once(http::client_session& session, download& d, const fetch_options& opt,
+                             std::uint64_t& bytes_done,
+                             std::optional<std::chrono::seconds>& asked_wait) {
+  http::request_options ro;
+  ro.timeout = http::client_timeout(
+      std::chrono::duration_cast<http::duration>(std::chrono::duration<double>(opt.timeout_s)));
+  auto r = co_await session.get(d.url, std::move(ro));
+  d.status = r.status();
+  asked_wait = retry_after(r);
+  std::optional<part_file> out;
+  if (!d.file.empty() && r.ok()) {
+    out.emplace(d.file);
+    out->open();
+  }
+  for (;;) {
+    std::string chunk = co_await r.content().read(64 * 1024);
+    if (chunk.empty()) break;
+    d.bytes += chunk.size();
+    bytes_done += chunk.size();
+    if (out) out->write(chunk);
+  }
+  if (out) out->commit();
+  if (!r.ok()) d.error = "HTTP " + std::to_string(r.status()) + " " + r.reason();
+}
 
 aio::task<void> fetch_one(http::client_session& session, aio::semaphore& slots, download& d,
                           const fetch_options& opt, std::uint64_t& bytes_done) {
   co_await slots.acquire();
+  struct release_slot {
+    aio::semaphore& s;
+    ~release_slot() { s.release(); }
+  } hold{slots};
   const auto start = clock_type::now();
+  std::optional<std::chrono::seconds> asked_wait;
   for (unsigned attempt = 0; attempt <= opt.retries; ++attempt) {
-    if (attempt > 0) {
-      // 0.25 s, 0.5 s, 1 s, ... capped at 8 s between attempts.
-      const auto wait =
-          std::chrono::milliseconds(std::min<long long>(8000, 250LL << (attempt - 1)));
-      co_await aio::sleep(wait);
-    }
+    if (attempt > 0) co_await aio::sleep(backoff(attempt, asked_wait));
     d.attempts = attempt + 1;
     d.error.clear();
     d.status = 0;
-    std::uint64_t got = 0;
+    d.bytes = 0;
+    asked_wait.reset();
+    std::exception_ptr failure;
     try {
-      http::request_options ro;
-      ro.timeout = http::client_timeout(
-          std::chrono::duration_cast<http::duration>(std::chrono::duration<double>(opt.timeout_s)));
-      auto r = co_await session.get(d.url, std::move(ro));
-      d.status = r.status();
-      std::optional<std::ofstream> out;
-      if (!d.file.empty() && r.ok()) {
-        out.emplace(d.file, std::ios::binary | std::ios::trunc);
-        if (!*out) throw concur::error("cannot write " + d.file);
-      }
-      for (;;) {
-        std::string chunk = co_await r.content().read(64 * 1024);
-        if (chunk.empty()) break;
-        got += chunk.size();
-        bytes_done += chunk.size();
-        if (out) out->write(chunk.data(), std::streamsize(chunk.size()));
-      }
-      if (out && !*out) throw concur::error("cannot write " + d.file);
-      if (!r.ok()) d.error = "HTTP " + std::to_string(r.status()) + " " + r.reason();
-    } catch (const aio::cancelled_error&) {
-      slots.release();
-      throw;
+      co_await attempt_once(session, d, opt, bytes_done, asked_wait);
     } catch (const std::exception& e) {
       d.error = e.what();
+      failure = std::current_exception();
     }
-    d.bytes = got;
-    if (d.error.empty() || !retryable(d)) break;
+    const bool again =
+        failure ? retryable_failure(failure) : (!d.error.empty() && retryable_status(d.status));
+    if (!again) break;
   }
   d.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
   d.done = true;
-  slots.release();
 }
 
 std::string rate(double bytes, double seconds) {
