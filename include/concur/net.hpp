@@ -5,11 +5,15 @@
 #include "concur/net/errors.hpp"
 #include "concur/net/socket.hpp"
 #include "concur/net/streams.hpp"
+#include "concur/net/subprocess.hpp"
 #include "concur/net/tls.hpp"
 
 namespace concur::aio {
+using net::create_subprocess_exec;
+using net::create_subprocess_shell;
 using net::open_connection;
 using net::start_server;
 using net::stream_reader;
 using net::stream_writer;
+using net::subprocess;
 }  // namespace concur::aio
