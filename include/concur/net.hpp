@@ -3,6 +3,7 @@
 // The stream names are also reachable as concur::aio::open_connection etc., where asyncio
 // has them.
 #include "concur/net/errors.hpp"
+#include "concur/net/sock_ops.hpp"
 #include "concur/net/socket.hpp"
 #include "concur/net/streams.hpp"
 #include "concur/net/subprocess.hpp"
@@ -12,7 +13,9 @@ namespace concur::aio {
 using net::create_subprocess_exec;
 using net::create_subprocess_shell;
 using net::open_connection;
+using net::open_unix_connection;
 using net::start_server;
+using net::start_unix_server;
 using net::stream_reader;
 using net::stream_writer;
 using net::subprocess;

@@ -55,6 +55,23 @@ std::string endpoint::str() const {
   return host_port(host(), port());
 }
 
+endpoint endpoint::unix_socket(std::string_view path) {
+  endpoint e;
+  auto* a = reinterpret_cast<sockaddr_un*>(&e.storage);
+  a->sun_family = AF_UNIX;
+  const bool abstract = !path.empty() && (path.front() == '@' || path.front() == '\0');
+  if (path.empty() || (abstract && path.size() == 1))
+    throw value_error("a Unix socket address must not be empty");
+  if (path.size() + (abstract ? 0 : 1) > sizeof a->sun_path)
+    throw value_error("Unix socket path too long (" + std::to_string(path.size()) +
+                      " bytes; at most " + std::to_string(sizeof a->sun_path - 1) + ")");
+  std::memcpy(a->sun_path, path.data(), path.size());
+  if (abstract) a->sun_path[0] = '\0';
+  e.length =
+      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
+  return e;
+}
+
 bool endpoint::from_numeric(std::string_view host, std::uint16_t port, endpoint& out) {
   std::string h(host);
   if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -603,6 +604,30 @@ std::optional<aio::clock::time_point> deadline_after(const std::optional<duratio
 }  // namespace
 
 namespace {
+// A connected stream core to `ep` (TCP or AF_UNIX), waiting for a connect in progress.
+aio::task<std::shared_ptr<detail::stream_core>> connect_to(
+    aio::event_loop& loop, const endpoint& ep, const std::string& where,
+    const connection_options& options, std::optional<aio::clock::time_point> deadline) {
+  bool in_progress = false;
+  unique_fd fd = start_connect(ep, in_progress, where);
+  auto core = std::make_shared<detail::stream_core>(loop, std::move(fd), where, options.limit,
+                                                    options.high_water);
+  if (in_progress) {
+    co_await core->finish_connecting(deadline);
+  } else {
+    core->peer = endpoint::peer_of(core->fd());
+    core->local = endpoint::local_of(core->fd());
+  }
+  co_return core;
+}
+
+stream_pair start_stream(std::shared_ptr<detail::stream_core> core,
+                         const connection_options& options) {
+  core->read_timeout = options.read_timeout;
+  core->start_reading();
+  return stream_pair{stream_reader(core), stream_writer(core)};
+}
+
 // GCC 12 mishandles default arguments of coroutine parameters (a double destruction), so
 // every public entry point with defaults is a plain function forwarding to a coroutine.
 aio::task<stream_pair> open_connection_impl(std::string host, std::uint16_t port,
@@ -620,16 +645,7 @@ aio::task<stream_pair> open_connection_impl(std::string host, std::uint16_t port
   for (const auto& ep : addresses) {
     std::shared_ptr<detail::stream_core> core;
     try {
-      bool in_progress = false;
-      unique_fd fd = start_connect(ep, in_progress, where);
-      core = std::make_shared<detail::stream_core>(loop, std::move(fd), where, options.limit,
-                                                   options.high_water);
-      if (in_progress) {
-        co_await core->finish_connecting(deadline);
-      } else {
-        core->peer = endpoint::peer_of(core->fd());
-        core->local = endpoint::local_of(core->fd());
-      }
+      core = co_await connect_to(loop, ep, where, options, deadline);
     } catch (const timeout_error&) {
       throw;
     } catch (const connection_error&) {
@@ -640,9 +656,7 @@ aio::task<stream_pair> open_connection_impl(std::string host, std::uint16_t port
       std::string name = options.server_hostname.empty() ? host : options.server_hostname;
       co_await core->handshake(tls_engine(*options.tls, name, where), deadline);
     }
-    core->read_timeout = options.read_timeout;
-    core->start_reading();
-    co_return stream_pair{stream_reader(core), stream_writer(core)};
+    co_return start_stream(std::move(core), options);
   }
   if (last) std::rethrow_exception(last);
   throw connection_error("cannot connect to " + where + ": no address");
@@ -655,6 +669,18 @@ aio::task<stream_pair> open_connection(std::string host, std::uint16_t port,
 }
 aio::task<stream_pair> open_connection(std::string host, std::uint16_t port) {
   return open_connection_impl(std::move(host), port, connection_options());
+}
+
+aio::task<stream_pair> open_unix_connection(std::string path, connection_options options) {
+  if (options.tls) throw tls_error("open_unix_connection: TLS over a Unix socket is not offered");
+  const endpoint ep = endpoint::unix_socket(path);
+  const std::string where = ep.str();
+  auto core = co_await connect_to(aio::get_running_loop(), ep, where, options,
+                                  deadline_after(options.connect_timeout));
+  co_return start_stream(std::move(core), options);
+}
+aio::task<stream_pair> open_unix_connection(std::string path) {
+  return open_unix_connection(std::move(path), connection_options());
 }
 
 // ------------------------------------------------------------------ server
@@ -702,10 +728,18 @@ class server_core : public std::enable_shared_from_this<server_core> {
     }
   }
 
+  // start_unix_server's cleanup_socket: the file goes when the server closes, if it is still
+  // the socket this server made.
+  void remove_on_close(std::string path, ino_t inode) {
+    unix_path_ = std::move(path);
+    unix_inode_ = inode;
+  }
+
   void close() {
     if (!serving_ && listeners_.empty()) return;
     serving_ = false;
     listeners_.clear();
+    remove_unix_path();
     forever_slot_.wake();
     maybe_done();
   }
@@ -844,6 +878,14 @@ class server_core : public std::enable_shared_from_this<server_core> {
     self->maybe_done();
   }
 
+  void remove_unix_path() noexcept {
+    if (unix_path_.empty()) return;
+    struct stat st {};
+    if (::stat(unix_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == unix_inode_)
+      ::unlink(unix_path_.c_str());
+    unix_path_.clear();
+  }
+
   void maybe_done() {
     if (serving_ || active_ > 0) return;
     for (park_slot* s : closed_waiters_) s->wake();
@@ -859,6 +901,8 @@ class server_core : public std::enable_shared_from_this<server_core> {
   park_slot forever_slot_;
   std::size_t active_ = 0;
   bool serving_ = false;
+  std::string unix_path_;
+  ino_t unix_inode_ = 0;
 };
 
 }  // namespace detail
@@ -941,6 +985,40 @@ aio::task<server> start_server(client_connected_cb handler, unique_fd sock,
 }
 aio::task<server> start_server(client_connected_cb handler, unique_fd sock) {
   return start_server(std::move(handler), std::move(sock), server_options());
+}
+
+namespace {
+// A socket file left at `path` by an earlier server is replaced, as asyncio does; anything
+// else there is the caller's and stays.
+void remove_stale_socket(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+}
+}  // namespace
+
+aio::task<server> start_unix_server(client_connected_cb handler, std::string path,
+                                    server_options options) {
+  if (!handler) throw error("start_unix_server needs a client_connected_cb");
+  if (options.tls) throw tls_error("start_unix_server: TLS over a Unix socket is not offered");
+  const endpoint ep = endpoint::unix_socket(path);
+  const bool abstract = path.front() == '@' || path.front() == '\0';
+  if (!abstract) remove_stale_socket(path);
+  listen_options lo;
+  lo.backlog = options.backlog;
+  lo.reuse_address = false;
+  unique_fd fd = open_listener(ep, lo);
+  struct stat st {};
+  const bool made_file = !abstract && ::stat(path.c_str(), &st) == 0;
+  auto core = std::make_shared<detail::server_core>(aio::get_running_loop(), std::move(handler),
+                                                    std::move(options));
+  core->adopt(std::move(fd));
+  if (made_file) core->remove_on_close(path, st.st_ino);
+  core->remember_bound();
+  core->start();
+  co_return server(std::move(core));
+}
+aio::task<server> start_unix_server(client_connected_cb handler, std::string path) {
+  return start_unix_server(std::move(handler), std::move(path), server_options());
 }
 
 }  // namespace concur::net

@@ -27,6 +27,9 @@ struct endpoint {
   // AF_UNIX: the path, or "@name" for an abstract name; empty for other families.
   std::string unix_path() const;
 
+  // An AF_UNIX address: a path, or an abstract name given as "@name" or "\0name".
+  // value_error when it is empty or longer than sun_path allows.
+  static endpoint unix_socket(std::string_view path);
   // A numeric address, without DNS; false if `host` is not an IP literal.
   static bool from_numeric(std::string_view host, std::uint16_t port, endpoint& out);
   static endpoint local_of(int fd);  // getsockname

@@ -190,6 +190,19 @@ aio::task<server> start_server(client_connected_cb handler, std::string host, st
 aio::task<server> start_server(client_connected_cb handler, unique_fd sock, server_options options);
 aio::task<server> start_server(client_connected_cb handler, unique_fd sock);
 
+// asyncio.open_unix_connection(path): a stream over an AF_UNIX socket. "@name" (or a leading
+// NUL) is an abstract name. connect_timeout and the stream options apply; tls is refused.
+// Throws connection_refused_error when nothing listens there, naming the path.
+aio::task<stream_pair> open_unix_connection(std::string path, connection_options options);
+aio::task<stream_pair> open_unix_connection(std::string path);
+
+// asyncio.start_unix_server(cb, path): listens on an AF_UNIX socket. A socket file already at
+// `path` is replaced (as asyncio does) and removed again when the server closes
+// (cleanup_socket=True, Python 3.13); any other file there is an error. "@name" is abstract.
+aio::task<server> start_unix_server(client_connected_cb handler, std::string path,
+                                    server_options options);
+aio::task<server> start_unix_server(client_connected_cb handler, std::string path);
+
 // Resolves host:port without blocking the loop (getaddrinfo on a worker thread, as asyncio's
 // loop.getaddrinfo does; numeric addresses return at once). Throws dns_error.
 aio::task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port);
