@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <typeinfo>
 
+#include "signal_router.hpp"
+
 namespace concur::aio {
 
 namespace {
@@ -395,6 +397,7 @@ void event_loop::unregister_task(detail::task_base* t) noexcept {
 }
 
 void event_loop::teardown() noexcept {
+  signals_.reset();  // restores the signals' dispositions while the epoll set still exists
   closed_ = true;
   std::vector<detail::callback_node*> posted = inbox_->close();
   // Every task forgets the loop first, so destructors that run below (frames unwinding,

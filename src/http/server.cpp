@@ -6,7 +6,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
-#include <sys/signalfd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,7 +94,7 @@ aio::task<web_response> next_handler::operator()(web_request& request) const {
 struct server::shared_state {
   std::vector<concur::unique_fd> listeners;
   std::vector<concur::unique_fd> stop_fds;  // one eventfd per loop
-  int signal_fd = -1;                       // run_app's signalfd, watched by loop 0
+  bool handle_signals = false;              // run_app: SIGINT/SIGTERM shut down, on loop 0
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> open{0};
   std::atomic<std::uint64_t> requests{0};
@@ -138,7 +138,6 @@ struct loop_state {
   server::shared_state& shared;
   std::optional<aio::fd_watch> listener;
   std::optional<aio::fd_watch> stopper;
-  std::optional<aio::fd_watch> signals;
   connection* head = nullptr;  // intrusive list of open connections
   std::size_t count = 0;
   bool stopping = false;
@@ -736,20 +735,6 @@ aio::task<void> accept_loop(loop_state& ls) {
   }
 }
 
-// run_app's SIGINT/SIGTERM: the same graceful shutdown as server::shutdown().
-aio::task<void> watch_signals(loop_state& ls) {
-  aio::fd_watch& signals = *ls.signals;
-  for (;;) {
-    signalfd_siginfo info{};
-    bool got = false;
-    while (::read(signals.fd(), &info, sizeof info) == sizeof info) got = true;
-    if (got) ls.shared.request_shutdown();
-    signals.read_blocked();
-    co_await signals.readable();
-    if (signals.interrupted()) co_return;
-  }
-}
-
 template <class T>
 aio::task<void> finish(aio::task_handle<T> h) {
   if (!h.valid()) co_return;
@@ -767,10 +752,11 @@ aio::task<void> serve_on(const application& app, const server_options& opt,
   auto& loop = aio::get_running_loop();
   ls.listener.emplace(loop, shared.listeners.at(index).get());
   ls.stopper.emplace(loop, shared.stop_fds.at(index).get());
-  aio::task_handle<void> signal_watcher;
-  if (index == 0 && shared.signal_fd >= 0) {
-    ls.signals.emplace(loop, shared.signal_fd);
-    signal_watcher = aio::create_task(watch_signals(ls));
+  // run_app's SIGINT/SIGTERM: the same graceful shutdown as server::shutdown().
+  const bool signals = index == 0 && shared.handle_signals;
+  if (signals) {
+    loop.add_signal_handler(SIGINT, [&shared] { shared.request_shutdown(); });
+    loop.add_signal_handler(SIGTERM, [&shared] { shared.request_shutdown(); });
   }
 
   auto acceptor = aio::create_task(accept_loop(ls));
@@ -806,9 +792,9 @@ aio::task<void> serve_on(const application& app, const server_options& opt,
     co_await aio::sleep(std::chrono::milliseconds(1));
   }
   co_await finish(std::move(sweeper));
-  if (ls.signals) {
-    ls.signals->interrupt();
-    co_await finish(std::move(signal_watcher));
+  if (signals) {
+    loop.remove_signal_handler(SIGINT);
+    loop.remove_signal_handler(SIGTERM);
   }
   if (cancelled) throw aio::cancelled_error();
 }
@@ -931,8 +917,9 @@ server_stats server::stats() const noexcept {
 
 void run_app(application app, server_options options,
              const std::function<void(std::uint16_t)>& on_ready) {
-  // SIGINT/SIGTERM arrive through a signalfd that loop 0 watches; blocking them first (and
-  // before the loop threads start, which inherit the mask) keeps the default action away.
+  // SIGINT/SIGTERM reach loop 0 through its add_signal_handler. Blocking them here first
+  // (before the loop threads start, which inherit the mask) keeps the default action away
+  // until then: one that comes early waits, pending, for loop 0.
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGINT);
@@ -944,10 +931,8 @@ void run_app(application app, server_options options,
     sigset_t old;
     ~restore() { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); }
   } restore_mask{old};
-  concur::unique_fd sfd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!sfd) throw_last_os_error("signalfd");
   server srv(std::move(app), std::move(options));
-  srv.state_->signal_fd = sfd.get();
+  srv.state_->handle_signals = true;
   if (on_ready) on_ready(srv.port());
   srv.run();
 }

@@ -27,6 +27,9 @@ namespace concur::aio {
 using concur::clock;
 
 class event_loop;
+namespace detail {
+class signal_router;
+}  // namespace detail
 template <class T = void>
 class task;
 template <class T = void>
@@ -309,6 +312,9 @@ class event_loop {
 
   template <class T>
   T run_until_complete(task<T> t);
+  // Runs the loop until `h` is done, leaving its result in it (aio::run takes it from there).
+  template <class T>
+  void run_until_done(const task_handle<T>& h);
   template <class T>
   T run_until_complete(task_handle<T> h);
   // Cancels every task still pending and runs the loop until they are all done (asyncio.run's
@@ -338,6 +344,21 @@ class event_loop {
   // True when a callback was registered.
   bool remove_reader(int fd) { return clear_fd_callback(fd, false); }
   bool remove_writer(int fd) { return clear_fd_callback(fd, true); }
+
+  // loop.add_signal_handler(sig, callback): `cb` runs on the loop each time `sig` arrives,
+  // until removed; a new callback replaces the old one. Call it from the thread that runs
+  // the loop. Through a signalfd: the loop's thread blocks `sig`, and a handler in every other
+  // thread passes the signal on to it, so the signal reaches the loop whichever thread the
+  // kernel picks. value_error for a number that is not a signal, or SIGKILL / SIGSTOP (Python:
+  // ValueError / RuntimeError). One loop per signal in a process: the last one to add it gets
+  // it. Removing the handler, or closing the loop, restores what was there before.
+  template <class F>
+  void add_signal_handler(int sig, F&& cb) {
+    check_open();
+    add_signal_callback(sig, std::function<void()>(std::forward<F>(cb)));
+  }
+  // True when a handler was registered.
+  bool remove_signal_handler(int sig);
 
   template <class T>
   task_handle<T> create_task(task<T> t, std::string name = {});
@@ -387,6 +408,7 @@ class event_loop {
  private:
   friend class detail::task_base;
   friend class fd_watch;
+
   struct fd_slot {
     detail::callback_node* cb = nullptr;  // add_reader/add_writer callback
     detail::wait_node* node = nullptr;    // or one task awaiting readable/writable
@@ -403,10 +425,9 @@ class event_loop {
     return (static_cast<std::uint64_t>(fd) << 1) | 1u;
   }
   void add_watch(int fd, fd_watch* w);
+  void add_signal_callback(int sig, std::function<void()> cb);
   void remove_watch(int fd) noexcept;
 
-  template <class T>
-  void run_until_done(const task_handle<T>& h);
   static void run_callback_item(void* node) noexcept;
   static void fire_callback_timer(detail::timer_node* node) noexcept;
   void check_open() const;
@@ -446,6 +467,7 @@ class event_loop {
   int wake_fd_ = -1;
 
   std::shared_ptr<detail::loop_inbox> inbox_;
+  std::unique_ptr<detail::signal_router> signals_;
   std::unique_ptr<thread_pool_executor> default_executor_;
   std::atomic<bool> stopping_{false};
 

@@ -328,18 +328,58 @@ struct run_options {
   bool virtual_time = false;
 };
 
+namespace detail {
+// asyncio.Runner's Ctrl-C, for aio::run on the main thread while SIGINT has its default
+// action (otherwise, like Runner, it installs nothing): the first SIGINT cancels the main
+// task; a second one, or one after the main task is done, ends the program at once. If the
+// main task then ends cancelled by it, run() cleans up (the remaining tasks cancelled and
+// awaited, the default executor stopped) and the program ends by SIGINT, as Python's does
+// when KeyboardInterrupt reaches the top.
+class sigint_runner {
+ public:
+  sigint_runner(event_loop& loop, task_base* main) noexcept;
+  sigint_runner(const sigint_runner&) = delete;
+  sigint_runner& operator=(const sigint_runner&) = delete;
+  ~sigint_runner();
+
+  // Called when the main task ended cancelled: true when that was Ctrl-C's doing (its
+  // cancellation count drops to zero).
+  bool ended_main() noexcept;
+  // Stops the default executor, then ends the program by SIGINT.
+  [[noreturn]] void end_program() noexcept;
+
+ private:
+  void on_sigint() noexcept;
+
+  event_loop& loop_;
+  task_base* main_;
+  int interrupts_ = 0;
+  bool installed_ = false;
+};
+}  // namespace detail
+
 // asyncio.run: a fresh loop runs `main` to completion; tasks still pending at the end are
-// cancelled and awaited; returns main's value or rethrows its exception.
+// cancelled and awaited; returns main's value or rethrows its exception. On the main thread,
+// Ctrl-C cancels `main` first (see detail::sigint_runner).
 template <class T>
 T run(task<T> main, run_options options = {}) {
   event_loop loop;
   loop.set_debug(options.debug);
   if (options.virtual_time) loop.use_virtual_time();
+  auto h = loop.create_task(std::move(main));
+  detail::sigint_runner interrupt(loop, h.base());
   struct finish {
     event_loop& loop;
     ~finish() { loop.cancel_all_and_wait(); }
   } f{loop};
-  return loop.run_until_complete(std::move(main));
+  loop.run_until_done(h);
+  if (h.cancelled() && interrupt.ended_main()) {
+    // Python's KeyboardInterrupt: the cleanup asyncio.run does, then the end of the program
+    // (here and now: an exception nobody catches would end it by abort, not by SIGINT).
+    loop.cancel_all_and_wait();
+    interrupt.end_program();
+  }
+  return h.take_result();  // nobody else holds h: move the value out
   // (finish's destructor then cancels what is left; the loop's destructor stops the default
   // executor, waiting for work already running in it, as asyncio.run does.)
 }
