@@ -2,6 +2,7 @@
 // concur::net: asyncio streams over TCP and TLS, name resolution off the loop.
 // The stream names are also reachable as concur::aio::open_connection etc., where asyncio
 // has them.
+#include "concur/net/datagram.hpp"
 #include "concur/net/errors.hpp"
 #include "concur/net/sock_ops.hpp"
 #include "concur/net/socket.hpp"
