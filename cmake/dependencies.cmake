@@ -5,9 +5,12 @@ set(CONCUR_PRIVATE_DEPS "")
 
 if("net" IN_LIST CONCUR_ENABLED_MODULES)
   find_package(OpenSSL 3 REQUIRED)
-  find_path(CARES_INCLUDE_DIR ares.h)
-  find_library(CARES_LIBRARY cares)
+  # c-ares (libc-ares-dev) has no CMake package in Debian; its pkg-config file gives an
+  # imported target, found the same way by the installed package's config.
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)
   list(APPEND CONCUR_PUBLIC_DEPS OpenSSL::SSL OpenSSL::Crypto)
+  list(APPEND CONCUR_PRIVATE_DEPS PkgConfig::CARES)
 endif()
 
 if("http" IN_LIST CONCUR_ENABLED_MODULES)

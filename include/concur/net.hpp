@@ -20,4 +20,8 @@ using net::start_unix_server;
 using net::stream_reader;
 using net::stream_writer;
 using net::subprocess;
+// loop.getaddrinfo(host, port) for TCP: the addresses in the resolver's order.
+inline aio::task<std::vector<net::endpoint>> getaddrinfo(std::string host, std::uint16_t port) {
+  return net::resolve(std::move(host), port);
+}
 }  // namespace concur::aio

@@ -397,6 +397,8 @@ void event_loop::unregister_task(detail::task_base* t) noexcept {
 }
 
 void event_loop::teardown() noexcept {
+  // Services first, newest first, while the epoll set, the callbacks and the tasks still work.
+  while (!services_.empty()) services_.pop_back();
   signals_.reset();  // restores the signals' dispositions while the epoll set still exists
   closed_ = true;
   std::vector<detail::callback_node*> posted = inbox_->close();

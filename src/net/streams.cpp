@@ -7,9 +7,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include "concur/core/error.hpp"
+#include "resolver.hpp"
 #include "stream_core.hpp"
 
 namespace concur::net {
@@ -535,55 +535,14 @@ void stream_writer::set_write_buffer_limits(std::size_t high, std::optional<std:
 
 namespace {
 
-// The result of one getaddrinfo call on a helper thread, handed back through the loop.
-struct lookup_state {
-  std::vector<endpoint> result;
-  std::exception_ptr error;
-  bool done = false;
-  detail::park_slot slot;
-};
-
-// getaddrinfo blocks, so it runs on its own short-lived thread (asyncio uses the default
-// executor); the answer comes back through call_soon_threadsafe. The thread holds the state
-// alive, so an abandoned lookup (cancelled, timed out) finishes harmlessly.
+// Names go to the loop's resolver (c-ares, see resolver.hpp); numeric hosts skip it.
 aio::task<std::vector<endpoint>> resolve_until(std::string host, std::uint16_t port,
                                                std::optional<aio::clock::time_point> deadline) {
   endpoint numeric;
   if (host.empty()) host = "localhost";
   if (endpoint::from_numeric(host, port, numeric)) co_return std::vector<endpoint>{numeric};
-  auto& loop = aio::get_running_loop();
-  auto state = std::make_shared<lookup_state>();
-  // The lookup is work in another thread: virtual time waits for it.
-  loop.begin_external_wait();
-  std::thread([state, host, port, &loop]() mutable {
-    std::vector<endpoint> r;
-    std::exception_ptr e;
-    try {
-      r = resolve_blocking(host, port);
-    } catch (...) {
-      e = std::current_exception();
-    }
-    // The state and the error move into the callback, so they are released on the loop's
-    // thread: this thread keeps no reference that could outlive the awaiting task's last use
-    // of the exception (their counts are not visible to ThreadSanitizer, which then reports the
-    // destruction here as a race with that use).
-    try {
-      loop.call_soon_threadsafe(
-          [state = std::move(state), r = std::move(r), e = std::move(e), &loop]() mutable {
-            loop.end_external_wait();
-            state->result = std::move(r);
-            state->error = e;
-            state->done = true;
-            state->slot.wake();
-          });
-    } catch (...) {
-      // The loop closed meanwhile: nobody waits any more.
-    }
-  }).detach();
-  std::string where = host_port(host, port);
-  while (!state->done) co_await detail::park_awaiter(state->slot, deadline, &where, "resolve");
-  if (state->error) std::rethrow_exception(state->error);
-  co_return std::move(state->result);
+  auto& r = aio::get_running_loop().service<detail::resolver>();
+  co_return co_await r.resolve(std::move(host), port, deadline);
 }
 
 }  // namespace

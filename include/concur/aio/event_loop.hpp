@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -345,6 +346,22 @@ class event_loop {
   bool remove_reader(int fd) { return clear_fd_callback(fd, false); }
   bool remove_writer(int fd) { return clear_fd_callback(fd, true); }
 
+  // A loop-scoped service of a higher layer (net's DNS resolver): made on first use as
+  // T(event_loop&), kept until the loop closes, destroyed then before anything else the loop
+  // owns (while its epoll set and callbacks still work). Loop thread only.
+  template <class T>
+  T& service() {
+    const std::type_info& key = typeid(T);
+    for (auto& s : services_) {
+      if (*s.first == key) return *static_cast<T*>(s.second.get());
+    }
+    check_open();
+    auto made = std::make_shared<T>(*this);
+    T& ref = *made;
+    services_.emplace_back(&key, std::move(made));
+    return ref;
+  }
+
   // loop.add_signal_handler(sig, callback): `cb` runs on the loop each time `sig` arrives,
   // until removed; a new callback replaces the old one. Call it from the thread that runs
   // the loop. Through a signalfd: the loop's thread blocks `sig`, and a handler in every other
@@ -468,6 +485,7 @@ class event_loop {
 
   std::shared_ptr<detail::loop_inbox> inbox_;
   std::unique_ptr<detail::signal_router> signals_;
+  std::vector<std::pair<const std::type_info*, std::shared_ptr<void>>> services_;
   std::unique_ptr<thread_pool_executor> default_executor_;
   std::atomic<bool> stopping_{false};
 

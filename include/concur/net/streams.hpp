@@ -203,8 +203,10 @@ aio::task<server> start_unix_server(client_connected_cb handler, std::string pat
                                     server_options options);
 aio::task<server> start_unix_server(client_connected_cb handler, std::string path);
 
-// Resolves host:port without blocking the loop (getaddrinfo on a worker thread, as asyncio's
-// loop.getaddrinfo does; numeric addresses return at once). Throws dns_error.
+// Resolves host:port without blocking the loop: through the loop's c-ares resolver (no thread
+// per lookup; /etc/hosts first; answers cached for their TTL, at most 5 min), where asyncio's
+// loop.getaddrinfo uses a thread of its executor. Numeric addresses return at once. Throws
+// dns_error naming host:port.
 aio::task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port);
 
 }  // namespace concur::net
