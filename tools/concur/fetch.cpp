@@ -223,7 +223,10 @@ aio::task<void> show_progress(const std::vector<download>& all, const std::uint6
   }
 }
 
-aio::task<void> fetch_all(std::vector<download>& all, const fetch_options& opt, bool progress) {
+// True when Ctrl-C interrupted it: aio::run cancels this task at the first SIGINT (a second
+// one ends the program at once); the downloads are cancelled with it, which removes their
+// part files, and the summary is still printed.
+aio::task<bool> fetch_all(std::vector<download>& all, const fetch_options& opt, bool progress) {
   http::session_options so;
   so.limit = std::max<std::size_t>(opt.jobs, 1);
   so.limit_per_host = opt.per_host;
@@ -234,7 +237,12 @@ aio::task<void> fetch_all(std::vector<download>& all, const fetch_options& opt, 
   if (progress) bar = aio::create_task(show_progress(all, bytes_done, clock_type::now()));
   std::vector<aio::task<void>> tasks;
   for (auto& d : all) tasks.push_back(fetch_one(session, slots, d, opt, bytes_done));
-  co_await aio::gather(std::move(tasks));
+  bool interrupted = false;
+  try {
+    co_await aio::gather(std::move(tasks));
+  } catch (const aio::cancelled_error&) {
+    interrupted = true;
+  }
   if (bar) {
     bar->cancel();
     try {
@@ -244,6 +252,7 @@ aio::task<void> fetch_all(std::vector<download>& all, const fetch_options& opt, 
     std::cerr << "\r\033[K" << std::flush;
   }
   co_await session.close();
+  co_return interrupted;
 }
 
 }  // namespace
@@ -266,7 +275,13 @@ int run_fetch(const fetch_options& opt) {
     all.push_back(std::move(d));
   }
   const auto start = clock_type::now();
-  aio::run(fetch_all(all, opt, opt.progress && stderr_is_terminal()));
+  const bool interrupted = aio::run(fetch_all(all, opt, opt.progress && stderr_is_terminal()));
+  std::size_t cancelled = 0;
+  for (auto& d : all) {
+    if (d.done) continue;
+    d.error = "cancelled (Ctrl-C)";
+    ++cancelled;
+  }
   const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
 
   std::size_t width = 3, failed = 0;
@@ -291,6 +306,11 @@ int run_fetch(const fetch_options& opt) {
   std::cout << all.size() << " URLs, " << all.size() - failed << " ok, " << failed << " failed, "
             << format_bytes(bytes) << " in " << format_seconds(elapsed) << " ("
             << rate(double(bytes), elapsed) << ")\n";
+  if (interrupted) {
+    std::cerr << "concur fetch: interrupted: " << cancelled << " download"
+              << (cancelled == 1 ? "" : "s") << " cancelled\n";
+    return 130;  // what a shell reports for a program ended by SIGINT
+  }
   return failed ? 1 : 0;
 }
 

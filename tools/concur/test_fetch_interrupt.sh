@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Ctrl-C during concur fetch: the running downloads are cancelled (no file and no part file
+# left), the summary is printed, and the exit status is 130.
+set -euo pipefail
+concur=$1
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then
+    kill -9 "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$concur" serve --port 0 --latency 10000 >"$work/serve.out" 2>"$work/serve.err" &
+server_pid=$!
+for _ in $(seq 100); do  # at most 10 s for the server to say where it listens
+  grep -q "serving on http://" "$work/serve.out" && break
+  sleep 0.1
+done
+base=$(grep -o "http://[0-9.:]*" "$work/serve.out" | head -1)
+[ -n "$base" ] || { echo "server did not start"; cat "$work/serve.err"; exit 1; }
+
+# A background job of a script starts with SIGINT ignored: give fetch the default action back.
+env --default-signal=INT "$concur" fetch --no-progress -o "$work/out" \
+  "$base/posts/1" "$base/posts/2" "$base/users" >"$work/fetch.out" 2>"$work/fetch.err" &
+fetch_pid=$!
+sleep 1  # the three requests are in flight, each answered only after 10 s
+kill -INT "$fetch_pid"
+set +e
+wait "$fetch_pid"
+rc=$?
+set -e
+cat "$work/fetch.out"
+fail() { echo "FAILED: $*"; cat "$work/fetch.err"; ls -la "$work/out" 2>/dev/null; exit 1; }
+[ "$rc" -eq 130 ] || fail "fetch exited $rc, expected 130"
+grep -q "3 URLs, 0 ok, 3 failed" "$work/fetch.out" || fail "no summary"
+grep -q "interrupted: 3 downloads cancelled" "$work/fetch.err" || fail "not reported as interrupted"
+[ -z "$(ls -A "$work/out" 2>/dev/null)" ] || fail "files left behind"
+echo "fetch interrupt: ok"
