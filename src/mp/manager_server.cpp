@@ -2,6 +2,8 @@
 // as the encoded bytes of their values; a blocking queue operation parks that connection's
 // task (never the loop), and is cancelled if the proxy's process goes away meanwhile, so a
 // killed consumer cannot take an item with it.
+#include <signal.h>
+
 #include <algorithm>
 #include <cstring>
 #include <exception>
@@ -630,6 +632,10 @@ class manager_server {
 }  // namespace
 
 void manager_serve(manager_listener listener, std::string authkey) {
+  // Ctrl-C reaches the whole foreground process group; the manager must outlive it so that the
+  // program can still use its objects while it cleans up, and stops at shutdown() (Python's
+  // manager ignores SIGINT too, bpo-36368).
+  ::signal(SIGINT, SIG_IGN);
   manager_server server(std::move(authkey));
   aio::run(server.serve(std::move(listener.fd)));
 }
