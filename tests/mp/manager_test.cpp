@@ -383,3 +383,13 @@ TEST(MpManager, AConnectionWithoutTheKeyIsRefused) {
   }
   EXPECT_THROW(forged.at(1), mp::error);
 }
+
+TEST(MpManager, CtrlCLeavesTheServerRunning) {  // bpo-36368
+  mp::manager m;
+  auto d = m.dict<int, int>();
+  d.set(1, 1);
+  ASSERT_EQ(::kill(m.pid(), SIGINT), 0);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(d.at(1), 1);
+  m.shutdown();
+}
