@@ -180,24 +180,31 @@ void sigint_runner::on_sigint() noexcept {
     }
   }
   // Python raises KeyboardInterrupt here, out of whatever the loop was doing.
-  loop_.remove_signal_handler(SIGINT);
+  remove_handler();
   ::signal(SIGINT, SIG_DFL);
   ::raise(SIGINT);
 }
 
 bool sigint_runner::ended_main() noexcept { return interrupts_ > 0 && main_->uncancel() == 0; }
 
-void sigint_runner::end_program() noexcept {
-  if (installed_) loop_.remove_signal_handler(SIGINT);
+void sigint_runner::remove_handler() noexcept {
+  if (!installed_ || loop_.is_closed()) return;
   installed_ = false;
+  try {
+    loop_.remove_signal_handler(SIGINT);
+  } catch (...) {
+    // SIGINT is a valid signal: nothing here throws; the default action comes back below.
+  }
+}
+
+void sigint_runner::end_program() noexcept {
+  remove_handler();
   loop_.shutdown_default_executor();
   ::signal(SIGINT, SIG_DFL);
   ::raise(SIGINT);
   std::_Exit(128 + SIGINT);  // SIGINT blocked by someone else: end as the shell would report
 }
 
-sigint_runner::~sigint_runner() {
-  if (installed_ && !loop_.is_closed()) loop_.remove_signal_handler(SIGINT);
-}
+sigint_runner::~sigint_runner() { remove_handler(); }
 
 }  // namespace concur::aio::detail

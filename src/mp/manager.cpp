@@ -49,7 +49,7 @@ std::pair<unique_fd, std::string> listen_on_fresh_name() {
   return {std::move(fd), std::move(name)};
 }
 
-[[noreturn]] void throw_status(manager_status status, std::string message) {
+[[noreturn]] void throw_status(manager_status status, const std::string& message) {
   switch (status) {
     case manager_status::key_error:
     case manager_status::index_error:
@@ -70,7 +70,7 @@ std::string payload_of(std::string reply) {
   if (reply.empty()) throw error("concur::mp: malformed reply from the manager (empty)");
   const auto status = static_cast<manager_status>(reply[0]);
   reply.erase(0, 1);
-  if (status != manager_status::ok) throw_status(status, std::move(reply));
+  if (status != manager_status::ok) throw_status(status, reply);
   return reply;
 }
 
@@ -176,15 +176,15 @@ std::uint64_t manager::create(detail::manager_kind kind, std::uint64_t argument)
   return detail::wire_reader(client_->call(w.str())).u64();
 }
 
-void manager::shutdown() {
+void manager::shutdown() noexcept {
   if (!client_) return;
   auto client = std::move(client_);
   try {
     detail::wire_writer w;
     w.u8(static_cast<std::uint8_t>(detail::manager_op::shutdown)).u64(0);
     client->call(w.str());
-  } catch (const concur::error&) {
-    // Already gone: only the process is left to reap.
+  } catch (...) {
+    // Already gone (or no memory for the request): the process is stopped below either way.
   }
   try {
     using namespace std::chrono_literals;
@@ -193,7 +193,7 @@ void manager::shutdown() {
     if (server_.join(100ms)) return;
     server_.kill();
     server_.join();
-  } catch (const concur::error&) {
+  } catch (...) {
     // Reaping failed (the fork server is gone): nothing more can be done here.
   }
 }

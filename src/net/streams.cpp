@@ -580,7 +580,7 @@ aio::task<std::shared_ptr<detail::stream_core>> connect_to(
   co_return core;
 }
 
-stream_pair start_stream(std::shared_ptr<detail::stream_core> core,
+stream_pair start_stream(const std::shared_ptr<detail::stream_core>& core,
                          const connection_options& options) {
   core->read_timeout = options.read_timeout;
   core->start_reading();
@@ -615,7 +615,7 @@ aio::task<stream_pair> open_connection_impl(std::string host, std::uint16_t port
       std::string name = options.server_hostname.empty() ? host : options.server_hostname;
       co_await core->handshake(tls_engine(*options.tls, name, where), deadline);
     }
-    co_return start_stream(std::move(core), options);
+    co_return start_stream(core, options);
   }
   if (last) std::rethrow_exception(last);
   throw connection_error("cannot connect to " + where + ": no address");
@@ -636,7 +636,7 @@ aio::task<stream_pair> open_unix_connection(std::string path, connection_options
   const std::string where = ep.str();
   auto core = co_await connect_to(aio::get_running_loop(), ep, where, options,
                                   deadline_after(options.connect_timeout));
-  co_return start_stream(std::move(core), options);
+  co_return start_stream(core, options);
 }
 aio::task<stream_pair> open_unix_connection(std::string path) {
   return open_unix_connection(std::move(path), connection_options());

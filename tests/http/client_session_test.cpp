@@ -9,6 +9,7 @@
 #include <string>
 
 #include "concur/http.hpp"
+#include "concur/version.hpp"
 #include "concur/net.hpp"
 #include "http/client_test_server.hpp"
 #include "net/raw_server.hpp"
@@ -83,6 +84,18 @@ TEST(ClientSession, GetJsonStatusHeaders) {
     EXPECT_TRUE(session.closed());
     EXPECT_THROW(co_await session.get(server.url("/posts/1")), http::client_error);
   }());
+}
+
+TEST(ClientSession, DefaultUserAgentCarriesTheVersion) {
+  concur_test::http_test_server server(routes);
+  auto agent = aio::run([&]() -> aio::task<std::string> {
+    http::client_session session;
+    auto r = co_await session.post(server.url("/echo"));
+    auto j = co_await r.json();
+    co_await session.close();
+    co_return j["user_agent"].get<std::string>();
+  }());
+  EXPECT_EQ(agent, "concur/" + std::string(concur::version()));
 }
 
 TEST(ClientSession, BodiesParamsAndHeaders) {

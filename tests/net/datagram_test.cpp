@@ -34,8 +34,8 @@ struct recorder : net::datagram_protocol {
     received.emplace_back(data);
     if (echo) transport->sendto("resp:" + std::string(data), addr);
   }
-  void error_received(std::exception_ptr e) override { errors.push_back(e); }
-  void connection_lost(std::exception_ptr) override { state = "CLOSED"; }
+  void error_received(const std::exception_ptr& e) override { errors.push_back(e); }
+  void connection_lost(const std::exception_ptr&) override { state = "CLOSED"; }
 
   bool echo;
   net::datagram_transport* transport = nullptr;

@@ -350,6 +350,7 @@ class sigint_runner {
 
  private:
   void on_sigint() noexcept;
+  void remove_handler() noexcept;
 
   event_loop& loop_;
   task_base* main_;

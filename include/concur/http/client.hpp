@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "concur/aio/task.hpp"
+#include "concur/config.hpp"
 #include "concur/core/clock.hpp"
 #include "concur/http/form_data.hpp"
 #include "concur/http/headers.hpp"
@@ -79,7 +80,9 @@ struct session_options {
   // Largest response header section and body accepted (payload_error beyond).
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_body_bytes = std::size_t(1) << 30;
-  std::string user_agent = "concur-http/0.1";
+  // "concur/<version>", the version of CMakeLists.txt's project() (aiohttp sends
+  // "Python/3.x aiohttp/3.y").
+  std::string user_agent = "concur/" CONCUR_VERSION;
 };
 
 // Per-request arguments: session.get(url, params=..., headers=..., json=..., data=...).

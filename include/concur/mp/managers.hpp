@@ -441,8 +441,8 @@ class manager {
 
   // Stops the server: proxies fail with mp::error from then on, and a process blocked in a
   // queue's get() gets that error. Waits for the server to exit (killing it if it does not
-  // within a second). Idempotent.
-  void shutdown();
+  // within a second). Idempotent; never throws.
+  void shutdown() noexcept;
   // "@name": the abstract socket the server listens on.
   std::string address() const;
   int pid() const noexcept { return server_.pid(); }

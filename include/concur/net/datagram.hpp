@@ -35,8 +35,8 @@ class datagram_protocol {
     (void)addr;
   }
   // A send or receive failed (ICMP port unreachable on a connected socket: ECONNREFUSED).
-  virtual void error_received(std::exception_ptr error) { (void)error; }
-  virtual void connection_lost(std::exception_ptr error) { (void)error; }
+  virtual void error_received(const std::exception_ptr& error) { (void)error; }
+  virtual void connection_lost(const std::exception_ptr& error) { (void)error; }
 };
 
 // create_datagram_endpoint's keyword arguments. Addresses are numeric (use net::resolve
