@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "concur/net.hpp"
+#include "net/echo_handler.hpp"
 #include "net/raw_server.hpp"
 #include "net/test_certs.hpp"
 
@@ -24,17 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Echoes lines until EOF.
-aio::task<void> echo_handler(net::stream_reader reader, net::stream_writer writer) {
-  for (;;) {
-    std::string line = co_await reader.readline();
-    if (line.empty()) break;
-    writer.write(line);
-    co_await writer.drain();
-  }
-  writer.close();
-  co_await writer.wait_closed();
-}
+using concur_test::echo_lines;
 
 // A port with nothing listening on it.
 std::uint16_t unused_port() {
@@ -46,7 +37,7 @@ std::uint16_t unused_port() {
 
 TEST(Streams, EchoRoundTripAndReaderApi) {
   auto result = aio::run([]() -> aio::task<std::string> {
-    auto srv = co_await net::start_server(echo_handler, "127.0.0.1", 0);
+    auto srv = co_await net::start_server(echo_lines, "127.0.0.1", 0);
     EXPECT_TRUE(srv.is_serving());
     EXPECT_NE(srv.port(), 0);
     auto [reader, writer] = co_await net::open_connection("127.0.0.1", srv.port());
@@ -96,7 +87,7 @@ TEST(Streams, StartServerOnAUnixSocketTheCallerMade) {  // start_server(cb, sock
   std::atomic<bool> client_done{false};
   std::thread client;
   aio::run([&]() -> aio::task<void> {
-    auto srv = co_await net::start_server(echo_handler, std::move(listener));
+    auto srv = co_await net::start_server(echo_lines, std::move(listener));
     EXPECT_EQ(srv.sockets().at(0).str(), "@" + name);
     client = std::thread([&] {
       auto fd = unix_socket(name, false);
@@ -125,7 +116,7 @@ TEST(Streams, StartServerRefusesASocketThatIsNotListening) {
   concur::unique_fd other(sv[1]);
   EXPECT_THROW(aio::run([&]() -> aio::task<void> {
                  concur::unique_fd mine(sv[0]);
-                 auto srv = co_await net::start_server(echo_handler, std::move(mine));
+                 auto srv = co_await net::start_server(echo_lines, std::move(mine));
                  (void)srv;
                }()),
                concur::error);
@@ -191,7 +182,7 @@ TEST(Streams, DnsFailureIsFastAndNamed) {
 
 TEST(Streams, LocalhostResolvesOffTheLoop) {
   aio::run([]() -> aio::task<void> {
-    auto srv = co_await net::start_server(echo_handler, "127.0.0.1", 0);
+    auto srv = co_await net::start_server(echo_lines, "127.0.0.1", 0);
     auto addrs = co_await net::resolve("localhost", srv.port());
     EXPECT_FALSE(addrs.empty());
     auto [reader, writer] = co_await net::open_connection("localhost", srv.port());
@@ -238,7 +229,7 @@ TEST(Streams, TlsEchoWithTrustedSelfSignedCert) {
     net::server_options so;
     so.limit = 1 << 20;
     so.tls = net::tls_context::server({.cert_file = files.cert_file, .key_file = files.key_file});
-    auto srv = co_await net::start_server(echo_handler, "127.0.0.1", 0, so);
+    auto srv = co_await net::start_server(echo_lines, "127.0.0.1", 0, so);
 
     net::connection_options o;
     o.tls = net::tls_context::client({.ca_file = files.cert_file});
@@ -390,10 +381,10 @@ TEST(Streams, ReusePortLetsTwoServersShareAPort) {
   aio::run([]() -> aio::task<void> {
     net::server_options so;
     so.reuse_port = true;
-    auto a = co_await net::start_server(echo_handler, "127.0.0.1", 0, so);
-    auto b = co_await net::start_server(echo_handler, "127.0.0.1", a.port(), so);
+    auto a = co_await net::start_server(echo_lines, "127.0.0.1", 0, so);
+    auto b = co_await net::start_server(echo_lines, "127.0.0.1", a.port(), so);
     EXPECT_EQ(a.port(), b.port());
-    EXPECT_THROW(co_await net::start_server(echo_handler, "127.0.0.1", a.port()),
+    EXPECT_THROW(co_await net::start_server(echo_lines, "127.0.0.1", a.port()),
                  net::connection_error);
     a.close();
     b.close();
@@ -426,7 +417,7 @@ TEST(Streams, PeerResetSurfacesAsConnectionError) {
 
 TEST(Streams, AioNamesReexported) {
   aio::run([]() -> aio::task<void> {
-    auto srv = co_await aio::start_server(echo_handler, "127.0.0.1", 0);
+    auto srv = co_await aio::start_server(echo_lines, "127.0.0.1", 0);
     auto [reader, writer] = co_await aio::open_connection("127.0.0.1", srv.port());
     aio::stream_writer w = writer;
     aio::stream_reader r = reader;

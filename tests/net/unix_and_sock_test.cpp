@@ -16,6 +16,7 @@
 #include <string>
 
 #include "concur/net.hpp"
+#include "net/echo_handler.hpp"
 #include "support/temp_dir.hpp"
 
 namespace aio = concur::aio;
@@ -24,15 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-aio::task<void> echo_lines(net::stream_reader reader, net::stream_writer writer) {
-  for (;;) {
-    std::string line = co_await reader.readline();
-    if (line.empty()) break;
-    writer.write(line);
-    co_await writer.drain();
-  }
-  writer.close();
-}
+using concur_test::echo_lines;
 
 aio::task<std::string> round_trip(std::string path, std::string line) {
   auto [reader, writer] = co_await net::open_unix_connection(path);

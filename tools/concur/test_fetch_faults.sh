@@ -5,25 +5,8 @@
 set -euo pipefail
 concur=$1
 here="$(cd "$(dirname "$0")" && pwd)"
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-python3 "$here/fault_server.py" >"$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 100); do  # at most 10 s for the server to say where it listens
-  grep -q "serving on http://" "$work/server.out" && break
-  sleep 0.1
-done
-base=$(grep -o "http://[0-9.:]*" "$work/server.out" | head -1)
-[ -n "$base" ] || { echo "fault server did not start"; cat "$work/server.err"; exit 1; }
+source "$here/test_support.sh"
+start_peer faults python3 "$here/fault_server.py"
 
 set +e
 "$concur" fetch --no-progress -j 4 --retries 3 --timeout 20 -o "$work/out" \

@@ -3,25 +3,8 @@
 # left), the summary is printed, and the exit status is 130.
 set -euo pipefail
 concur=$1
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$concur" serve --port 0 --latency 10000 >"$work/serve.out" 2>"$work/serve.err" &
-server_pid=$!
-for _ in $(seq 100); do  # at most 10 s for the server to say where it listens
-  grep -q "serving on http://" "$work/serve.out" && break
-  sleep 0.1
-done
-base=$(grep -o "http://[0-9.:]*" "$work/serve.out" | head -1)
-[ -n "$base" ] || { echo "server did not start"; cat "$work/serve.err"; exit 1; }
+source "$(dirname "$0")/test_support.sh"
+start_peer serve "$concur" serve --port 0 --latency 10000
 
 # A background job of a script starts with SIGINT ignored: give fetch the default action back.
 env --default-signal=INT "$concur" fetch --no-progress -o "$work/out" \

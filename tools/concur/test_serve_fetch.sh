@@ -3,22 +3,8 @@
 # fails (404) and one host that refuses; then Ctrl-C stops the server gracefully.
 set -euo pipefail
 concur=$1
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$concur" serve --port 0 >"$work/serve.out" 2>"$work/serve.err" &
-server_pid=$!
-for _ in $(seq 100); do  # at most 10 s for the server to say where it listens
-  grep -q "serving on http://" "$work/serve.out" && break
-  sleep 0.1
-done
-base=$(grep -o "http://[0-9.:]*" "$work/serve.out" | head -1)
-[ -n "$base" ] || { echo "server did not start"; cat "$work/serve.err"; exit 1; }
+source "$(dirname "$0")/test_support.sh"
+start_peer serve "$concur" serve --port 0
 
 printf '%s\n' "$base/posts/1" "# a comment" "" "$base/users" >"$work/urls.txt"
 set +e
