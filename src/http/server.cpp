@@ -94,6 +94,7 @@ struct server::shared_state {
   std::vector<concur::unique_fd> listeners;
   std::vector<concur::unique_fd> stop_fds;  // one eventfd per loop
   bool handle_signals = false;              // run_app: SIGINT/SIGTERM shut down, on loop 0
+  std::function<void()> on_serving;         // run_app's on_ready, once loop 0 takes signals
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> open{0};
   std::atomic<std::uint64_t> requests{0};
@@ -757,6 +758,8 @@ aio::task<void> serve_on(const application& app, const server_options& opt,
     loop.add_signal_handler(SIGINT, [&shared] { shared.request_shutdown(); });
     loop.add_signal_handler(SIGTERM, [&shared] { shared.request_shutdown(); });
   }
+  // Ready means a SIGINT now shuts down gracefully (the listeners already queue connections).
+  if (index == 0 && shared.on_serving) shared.on_serving();
 
   auto acceptor = aio::create_task(accept_loop(ls));
   auto sweeper = aio::create_task(sweep(ls));
@@ -932,7 +935,7 @@ void run_app(application app, server_options options,
   } restore_mask{old};
   server srv(std::move(app), std::move(options));
   srv.state_->handle_signals = true;
-  if (on_ready) on_ready(srv.port());
+  if (on_ready) srv.state_->on_serving = [&] { on_ready(srv.port()); };
   srv.run();
 }
 

@@ -175,7 +175,8 @@ class server {
 };
 
 // web.run_app: serves `app` on the calling thread (plus threads-1 more) until SIGINT or
-// SIGTERM, then shuts down gracefully. `on_ready(port)` runs once the sockets listen.
+// SIGTERM, then shuts down gracefully. `on_ready(port)` runs on the calling thread once the
+// server serves and takes those signals (keep it short: the first loop waits for it).
 void run_app(application app, server_options options = {},
              const std::function<void(std::uint16_t)>& on_ready = {});
 
