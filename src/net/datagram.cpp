@@ -14,8 +14,6 @@ namespace concur::net {
 
 namespace {
 
-bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
-
 // Datagrams up to the largest UDP payload are received whole.
 constexpr std::size_t max_datagram = 65536;
 
@@ -297,34 +295,6 @@ aio::task<std::shared_ptr<datagram_transport>> create_datagram_endpoint(
                                                 open_datagram_socket(options), std::move(protocol));
   t->start();
   co_return t;
-}
-
-aio::task<std::size_t> sock_sendto(int fd, std::string data, endpoint address) {
-  for (;;) {
-    const ssize_t n =
-        ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL, address.addr(), address.length);
-    if (n >= 0) co_return static_cast<std::size_t>(n);
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) throw_connection_error(errno, "cannot send to", address.str());
-    co_await aio::writable(fd);
-  }
-}
-
-aio::task<std::pair<std::string, endpoint>> sock_recvfrom(int fd, std::size_t bufsize) {
-  std::string buf(bufsize, '\0');
-  for (;;) {
-    endpoint from;
-    from.length = sizeof from.storage;
-    const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0,
-                                 reinterpret_cast<sockaddr*>(&from.storage), &from.length);
-    if (n >= 0) {
-      buf.resize(static_cast<std::size_t>(n));
-      co_return std::pair{std::move(buf), from};
-    }
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) throw_connection_error(errno, "cannot receive on", "a UDP socket");
-    co_await aio::readable(fd);
-  }
 }
 
 }  // namespace concur::net

@@ -19,8 +19,6 @@ void require_nonblocking(int fd, const char* call) {
     throw value_error(std::string(call) + ": the socket must be non-blocking");
 }
 
-bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
-
 std::string fd_name(int fd) { return "socket " + std::to_string(fd); }
 
 }  // namespace
@@ -66,10 +64,7 @@ aio::task<void> sock_connect(int fd, endpoint address) {
   if (rc == 0) co_return;
   if (errno != EINPROGRESS) throw_connection_error(errno, "cannot connect to", where);
   co_await aio::writable(fd);
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err != 0) throw_connection_error(err, "cannot connect to", where);
+  finish_connect(fd, where);
 }
 
 aio::task<std::pair<unique_fd, endpoint>> sock_accept(int fd) {
@@ -82,6 +77,34 @@ aio::task<std::pair<unique_fd, endpoint>> sock_accept(int fd) {
     if (c >= 0) co_return std::pair{unique_fd(c), peer};
     if (errno == EINTR || errno == ECONNABORTED) continue;
     if (!would_block(errno)) throw_last_os_error("sock_accept");
+    co_await aio::readable(fd);
+  }
+}
+
+aio::task<std::size_t> sock_sendto(int fd, std::string data, endpoint address) {
+  for (;;) {
+    const ssize_t n =
+        ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL, address.addr(), address.length);
+    if (n >= 0) co_return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (!would_block(errno)) throw_connection_error(errno, "cannot send to", address.str());
+    co_await aio::writable(fd);
+  }
+}
+
+aio::task<std::pair<std::string, endpoint>> sock_recvfrom(int fd, std::size_t bufsize) {
+  std::string buf(bufsize, '\0');
+  for (;;) {
+    endpoint from;
+    from.length = sizeof from.storage;
+    const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0,
+                                 reinterpret_cast<sockaddr*>(&from.storage), &from.length);
+    if (n >= 0) {
+      buf.resize(static_cast<std::size_t>(n));
+      co_return std::pair{std::move(buf), from};
+    }
+    if (errno == EINTR) continue;
+    if (!would_block(errno)) throw_connection_error(errno, "cannot receive on", "a UDP socket");
     co_await aio::readable(fd);
   }
 }

@@ -133,7 +133,7 @@ bool stream_core::read_some() {
   ssize_t n = ::recv(fd_.get(), dst, room, 0);
   if (n < 0) {
     if (errno == EINTR) return true;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    if (would_block(errno)) {
       watch_->read_blocked();
       return false;
     }
@@ -212,7 +212,7 @@ void stream_core::flush_now() {
     ssize_t n = ::send(fd_.get(), v.data(), v.size(), MSG_NOSIGNAL);
     if (n > 0) {
       wbuf_.consume(static_cast<std::size_t>(n));
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    } else if (n < 0 && would_block(errno)) {
       watch_->write_blocked();
       return;
     } else if (n < 0 && errno == EINTR) {
@@ -316,7 +316,7 @@ void stream_core::write(std::string_view data) {
         data.remove_prefix(static_cast<std::size_t>(n));
       } else if (n < 0 && errno == EINTR) {
         continue;
-      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      } else if (n < 0 && would_block(errno)) {
         break;
       } else {
         int code = n < 0 ? errno : EPIPE;
@@ -769,7 +769,7 @@ class server_core : public std::enable_shared_from_this<server_core> {
       if (!serving_ || i >= listeners_.size() || !listeners_[i].watch) return;
       int fd = ::accept4(listeners_[i].fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (would_block(errno)) {
           listeners_[i].watch->read_blocked();
         } else if (errno == EMFILE || errno == ENFILE) {
           loop_->call_exception_handler(

@@ -123,10 +123,4 @@ aio::task<std::shared_ptr<datagram_transport>> create_datagram_endpoint(
 // awaitable calls below.
 unique_fd open_datagram_socket(const datagram_options& options);
 
-// await loop.sock_sendto(sock, data, address) / loop.sock_recvfrom(sock, bufsize): try the
-// syscall, and wait for readiness through the loop only when it would block. A datagram
-// longer than `bufsize` is cut to it (as recvfrom does).
-aio::task<std::size_t> sock_sendto(int fd, std::string data, endpoint address);
-aio::task<std::pair<std::string, endpoint>> sock_recvfrom(int fd, std::size_t bufsize);
-
 }  // namespace concur::net

@@ -3,6 +3,7 @@
 // resolution (blocking form; streams call it off the loop), listening and connecting sockets.
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -61,6 +62,9 @@ unique_fd open_listener(const endpoint& ep, const listen_options& options = {});
 unique_fd start_connect(const endpoint& ep, bool& in_progress, const std::string& where);
 // Reads SO_ERROR after writability; throws the matching connection error naming `where`.
 void finish_connect(int fd, const std::string& where);
+
+// A non-blocking socket call's errno that means "nothing now; wait for readiness".
+inline bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
 
 // Sets TCP_NODELAY (requests and responses are written whole, so Nagle only adds latency).
 void set_nodelay(int fd) noexcept;
