@@ -5,6 +5,7 @@
 #include <concur/aio/event_loop.hpp>
 #include <concur/aio/future.hpp>
 #include <concur/aio/gather.hpp>
+#include <concur/aio/introspect.hpp>
 #include <concur/aio/io.hpp>
 #include <concur/aio/queue.hpp>
 #include <concur/aio/sleep.hpp>

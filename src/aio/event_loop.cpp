@@ -170,8 +170,15 @@ bool task_base::cancel() {
     return false;
   }
   if (cancel_requests_ < UINT16_MAX) ++cancel_requests_;
-  if (parked_on_ != nullptr && parked_on_->pending() && parked_on_->cancel(parked_ops_)) {
-    return true;
+  if (parked_on_ != nullptr && parked_on_->pending()) {
+    // Tasks that await one another in a cycle bring the cancellation back here: this time the
+    // task's own wait is cancelled instead of passing it on again (Python recurses until
+    // RecursionError).
+    const bool forward = !forwarding_cancel_;
+    forwarding_cancel_ = true;
+    const bool taken = parked_on_->cancel(parked_ops_, forward);
+    forwarding_cancel_ = !forward;  // still set while an outer call of this cycle runs
+    if (taken) return true;
   }
   must_cancel_ = true;
   return true;

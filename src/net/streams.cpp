@@ -26,6 +26,11 @@ void park_awaiter::await_suspend(std::coroutine_handle<> h) {
   awaiter::await_suspend(h);
 }
 
+std::string park_awaiter::describe(const aio::detail::wait_node& n) {
+  const auto& self = static_cast<const park_awaiter&>(n);
+  return std::string(self.what_) + " " + *self.where_;
+}
+
 void park_awaiter::await_resume() {
   if (!awaiter::await_resume())
     throw timeout_error(std::string(what_) + " " + *where_ + " timed out");

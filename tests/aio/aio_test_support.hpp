@@ -86,9 +86,9 @@ void run_bounded(concur::aio::task<T> main,
   if (error) std::rethrow_exception(error);
 }
 
-// asyncio.current_task(): concur has no public accessor, so the tests read the loop's slot.
+// asyncio.current_task() as the raw task (the tests call its cancelling()).
 inline concur::aio::detail::task_base* current_task() noexcept {
-  return concur::aio::detail::current_task_slot();
+  return concur::aio::current_task().base();
 }
 
 // test_utils.run_briefly(loop) on a loop that is not running: asyncio's version runs two

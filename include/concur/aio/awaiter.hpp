@@ -42,6 +42,13 @@ struct wait_ops {
   // listener). Nodes in a primitive's list stay linked until their task resumes, as
   // asyncio's futures stay in their deques, so primitives need no hook.
   void (*on_cancel)(wait_node&) noexcept = nullptr;
+  // For introspection (event_loop::dump_tasks, any_task::awaiting): what the task waits for,
+  // in a few words; describe, when set, says it with the node's details instead.
+  const char* what = nullptr;
+  std::string (*describe)(const wait_node&) = nullptr;
+  // The tasks this wait is waiting on (asyncio 3.14's "awaited by" links, seen from the
+  // waiting side); appends them to the vector.
+  void (*awaited)(const wait_node&, std::vector<task_base*>&) = nullptr;
 };
 
 struct task_extra;
@@ -74,6 +81,13 @@ class task_base {
   bool is_root() const noexcept { return root_; }
   // Tells `l` when this task completes (at once, from complete_root; l is unlinked first).
   void add_done_listener(done_listener& l) noexcept { done_listeners_.push_back(&l); }
+
+  // --- introspection (event_loop::dump_tasks) ---
+  std::uint32_t id() const noexcept { return id_; }
+  bool started() const noexcept { return started_; }
+  // The node the task is parked on and how that wait behaves; null while it runs or is ready.
+  const wait_node* parked_on() const noexcept { return parked_on_; }
+  const wait_ops* parked_ops() const noexcept { return parked_ops_; }
 
   // Called by the loop; public for the loop's implementation file only.
   static void step(void* self) noexcept;
@@ -111,6 +125,7 @@ class task_base {
   bool cancelled_ = false;
   bool must_cancel_ = false;
   bool retrieved_ = false;
+  bool forwarding_cancel_ = false;
 };
 
 // The task whose step is running on this thread (asyncio.current_task), or null.
@@ -156,7 +171,7 @@ class wait_node : public timer_node {
     state_ = state::done;
     t->continuation_ = h;
     t->parked_on_ = this;
-    t->parked_ops_ = nullptr;
+    t->parked_ops_ = &yield_ops;
     t->schedule();
   }
   // Like park(), and done at `deadline` unless woken first (timed_out() then says so).
@@ -198,9 +213,10 @@ class wait_node : public timer_node {
 
  private:
   friend class task_base;
-  // task_base::cancel() found this node pending.
-  bool cancel(const wait_ops* ops) noexcept {
-    if (ops != nullptr && ops->forward_cancel != nullptr && ops->forward_cancel(*this)) {
+  // task_base::cancel() found this node pending (`forward` false: cancel it here even if it
+  // would pass the cancellation on).
+  bool cancel(const wait_ops* ops, bool forward = true) noexcept {
+    if (forward && ops != nullptr && ops->forward_cancel != nullptr && ops->forward_cancel(*this)) {
       return true;
     }
     if (state_ != state::pending) return false;
@@ -220,6 +236,8 @@ class wait_node : public timer_node {
       task_->loop()->remove_timer(this);
     }
   }
+
+  static constexpr wait_ops yield_ops{.what = "sleep(0)"};
 
   // (state_, late_cancel_ and timed_out_ sit in timer_node's tail padding)
   state state_ = state::idle;
@@ -276,20 +294,21 @@ class wait_slot {
 // Resumes with true when woken, false when the deadline passed; cancelled_error if cancelled.
 class wait_slot::awaiter : public wait_node {
  public:
-  awaiter(wait_slot& s, std::optional<clock::time_point> deadline) noexcept
-      : slot_(&s), deadline_(deadline) {}
+  // `ops` (a derived awaiter's introspection) must keep on_cancel = &awaiter::on_cancel.
+  awaiter(wait_slot& s, std::optional<clock::time_point> deadline,
+          const wait_ops* ops = &default_ops) noexcept
+      : slot_(&s), deadline_(deadline), ops_(ops) {}
   awaiter(const awaiter&) = delete;
   awaiter& operator=(const awaiter&) = delete;
   ~awaiter() { slot_->let_go(*this); }
 
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) {
-    static constexpr wait_ops ops{nullptr, &on_cancel};
     slot_->hold(*this);
     if (deadline_) {
-      park_until(h, *deadline_, &ops);
+      park_until(h, *deadline_, ops_);
     } else {
-      park(h, &ops);
+      park(h, ops_);
     }
   }
   bool await_resume() {
@@ -299,14 +318,16 @@ class wait_slot::awaiter : public wait_node {
   }
 
  protected:
-  wait_slot* slot_;
-
- private:
   static void on_cancel(wait_node& n) noexcept {
     auto& self = static_cast<awaiter&>(n);
     self.slot_->let_go(self);
   }
+  wait_slot* slot_;
+
+ private:
+  static constexpr wait_ops default_ops{.on_cancel = &on_cancel, .what = "an event"};
   std::optional<clock::time_point> deadline_;
+  const wait_ops* ops_;
 };
 
 }  // namespace concur::aio::detail

@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
@@ -88,6 +90,8 @@ class timer_heap {
   bool empty() const noexcept { return heap_.empty(); }
   std::size_t size() const noexcept { return heap_.size(); }
   const entry& top() const noexcept { return heap_.front(); }
+  // When a scheduled node is due (steady_clock nanoseconds).
+  std::int64_t when(const timer_node* node) const noexcept { return heap_[node->heap_index].when; }
   void push(timer_node* node, std::int64_t when);
   void remove(timer_node* node) noexcept;
   timer_node* pop() noexcept;
@@ -379,8 +383,14 @@ class event_loop {
 
   template <class T>
   task_handle<T> create_task(task<T> t, std::string name = {});
-  // Tasks created on this loop that are not done yet (asyncio.all_tasks).
+  // How many tasks created on this loop are not done yet (aio::all_tasks() lists them).
   std::size_t pending_task_count() const noexcept { return pending_tasks_; }
+  // Every task of this loop that is not done, as a tree like Python 3.14's
+  // `python -m asyncio pstree`: a task that nobody awaits is a root, under it the tasks it
+  // awaits, and each line gives the task's name, id, state and what it waits for ("sleep,
+  // 1.50 s left", "queue get (empty)", "read from 127.0.0.1:8080"). Loop thread only (a
+  // signal handler or a call_soon_threadsafe callback may call it: see http::server).
+  void dump_tasks(std::ostream& os) const;
 
   // The executor behind aio::to_thread (asyncio's default executor), created on first use.
   thread_pool_executor& default_executor();
@@ -413,6 +423,13 @@ class event_loop {
   void wait_fd(int fd, bool write, detail::wait_node* node);
   void cancel_wait_fd(int fd, bool write) noexcept;
   std::size_t timer_count() const noexcept { return timers_.size(); }
+  // When a node scheduled with add_timer is due; nullopt when it is not scheduled.
+  std::optional<time_point> timer_deadline(const detail::timer_node* node) const noexcept {
+    if (!node->scheduled()) return std::nullopt;
+    return time_point(duration(timers_.when(node)));
+  }
+  // The tasks not done yet, newest first (aio::all_tasks, dump_tasks).
+  std::vector<detail::task_base*> pending_task_list() const;
   // Runs `l` (a task's done_listener) on the next iteration, with every other listener
   // deferred meanwhile: one ready item a batch, as asyncio's call_soon'd done callbacks.
   void defer_listener(detail::list_hook* l);

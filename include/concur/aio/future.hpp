@@ -95,7 +95,8 @@ class future {
     explicit awaiter(std::shared_ptr<shared_state> s) noexcept : s_(std::move(s)) {}
     bool await_ready() const noexcept { return s_->done; }
     void await_suspend(std::coroutine_handle<> h) {
-      static constexpr detail::wait_ops ops{&forward_cancel, nullptr};
+      static constexpr detail::wait_ops ops{.forward_cancel = &forward_cancel,
+                                            .what = "aio::future"};
       s_->waiters.push_back(this);
       park(h, &ops);
     }

@@ -19,7 +19,8 @@ class future_awaiter : public wait_node {
 
   bool await_ready() const { return f_.done(); }
   void await_suspend(std::coroutine_handle<> h) {
-    static constexpr wait_ops ops{nullptr, &on_cancel};
+    static constexpr wait_ops ops{.on_cancel = &on_cancel,
+                                  .what = "concur::future (work in another thread)"};
     event_loop* loop = running_task().loop();
     link_ = std::make_shared<link>();
     link_->node = this;

@@ -80,10 +80,13 @@ class children_wait : public wait_node {
   // (asyncio.wait's FIRST_EXCEPTION).
   enum class until : std::uint8_t { all_done, first_exception, first_error, first_done };
 
+  // `label` names the wait in a task dump ("gather", "wait", "shield").
   children_wait(std::span<task_base* const> children, until cond, bool cancel_children_on_cancel,
-                std::optional<clock::time_point> deadline = std::nullopt)
+                std::optional<clock::time_point> deadline = std::nullopt,
+                const char* label = "gather")
       : children_(children),
         deadline_(deadline),
+        label_(label),
         cond_(cond),
         cancel_children_(cancel_children_on_cancel) {}
   children_wait(const children_wait&) = delete;
@@ -101,8 +104,12 @@ class children_wait : public wait_node {
     return met();
   }
   void await_suspend(std::coroutine_handle<> h) {
-    static constexpr wait_ops forward{&cancel_children, &stop_listening};
-    static constexpr wait_ops stop{nullptr, &stop_listening};
+    static constexpr wait_ops forward{.forward_cancel = &cancel_children,
+                                      .on_cancel = &stop_listening,
+                                      .describe = &describe,
+                                      .awaited = &awaited};
+    static constexpr wait_ops stop{
+        .on_cancel = &stop_listening, .describe = &describe, .awaited = &awaited};
     listeners_ = std::make_unique<child_listener<children_wait>[]>(children_.size());
     for (std::size_t i = 0; i < children_.size(); ++i) {
       if (children_[i]->done()) continue;
@@ -167,10 +174,21 @@ class children_wait : public wait_node {
   static void stop_listening(wait_node& n) noexcept {
     static_cast<children_wait&>(n).listeners_.reset();
   }
+  static std::string describe(const wait_node& n) {
+    const auto& self = static_cast<const children_wait&>(n);
+    return std::string(self.label_) + " (" + std::to_string(self.remaining_) + " of " +
+           std::to_string(self.children_.size()) + " tasks pending)";
+  }
+  static void awaited(const wait_node& n, std::vector<task_base*>& out) {
+    for (auto* c : static_cast<const children_wait&>(n).children_) {
+      if (!c->done()) out.push_back(c);
+    }
+  }
 
   std::span<task_base* const> children_;
   std::unique_ptr<child_listener<children_wait>[]> listeners_;
   std::optional<clock::time_point> deadline_;
+  const char* label_;
   std::size_t remaining_ = 0;
   task_base* first_failed_ = nullptr;
   until cond_;
@@ -295,7 +313,8 @@ class range_gather : public wait_node {
 
  private:
   void park_here(std::coroutine_handle<> h) {
-    static constexpr wait_ops ops{&cancel_children, nullptr};
+    static constexpr wait_ops ops{
+        .forward_cancel = &cancel_children, .describe = &describe, .awaited = &awaited};
     park(h, &ops);
   }
   void check() const {
@@ -345,6 +364,16 @@ class range_gather : public wait_node {
   // list by itself if the gather goes away first.
   static void on_finished(done_listener& l) noexcept {
     static_cast<child_listener<range_gather>&>(l).owner->set_done();
+  }
+  static std::string describe(const wait_node& n) {
+    const auto& self = static_cast<const range_gather&>(n);
+    return "gather (" + std::to_string(self.remaining_) + " of " +
+           std::to_string(self.slots_.size()) + " tasks pending)";
+  }
+  static void awaited(const wait_node& n, std::vector<task_base*>& out) {
+    for (const auto& s : static_cast<const range_gather&>(n).slots_) {
+      if (!s.handle.done()) out.push_back(s.handle.base());
+    }
   }
   // Cancelling the gather cancels every child; the first cancellation then ends the wait.
   static bool cancel_children(wait_node& n) noexcept {
@@ -474,7 +503,7 @@ task<wait_result<T>> wait_until(std::vector<task_handle<T>> tasks, return_when w
   auto cond = when == return_when::all_completed     ? children_wait::until::all_done
               : when == return_when::first_exception ? children_wait::until::first_error
                                                      : children_wait::until::first_done;
-  co_await children_wait(bases, cond, false, deadline);
+  co_await children_wait(bases, cond, false, deadline, "wait");
   wait_result<T> r;
   for (auto& h : tasks) (h.done() ? r.done : r.pending).push_back(std::move(h));
   co_return r;
@@ -546,7 +575,8 @@ class as_completed {
     }
     bool await_ready() const noexcept { return ac_->yielded_ < ac_->order_.size(); }
     void await_suspend(std::coroutine_handle<> h) {
-      static constexpr detail::wait_ops ops{nullptr, &on_cancel};
+      static constexpr detail::wait_ops ops{
+          .on_cancel = &on_cancel, .what = "as_completed", .awaited = &awaited};
       ac_->parked_ = this;
       if (ac_->deadline_) {
         park_until(h, *ac_->deadline_, &ops);
@@ -564,6 +594,11 @@ class as_completed {
     static void on_cancel(detail::wait_node& n) noexcept {
       auto& self = static_cast<next_awaiter&>(n);
       if (self.ac_->parked_ == &self) self.ac_->parked_ = nullptr;
+    }
+    static void awaited(const detail::wait_node& n, std::vector<detail::task_base*>& out) {
+      for (const auto& h : static_cast<const next_awaiter&>(n).ac_->handles_) {
+        if (!h.done()) out.push_back(h.base());
+      }
     }
     as_completed* ac_;
   };
@@ -603,7 +638,8 @@ template <class T>
 task<T> shield(task_handle<T> h) {
   std::array<detail::task_base*, 1> one{h.base()};
   try {
-    co_await detail::children_wait(one, detail::children_wait::until::all_done, false);
+    co_await detail::children_wait(one, detail::children_wait::until::all_done, false, std::nullopt,
+                                   "shield");
   } catch (const cancelled_error&) {
     h.add_done_callback([](const task_handle<T>& t) {
       // Once, however many shields were cancelled around it.

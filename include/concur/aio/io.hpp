@@ -15,7 +15,7 @@ class fd_awaiter : public wait_node {
 
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) {
-    static constexpr wait_ops ops{nullptr, &on_cancel};
+    static constexpr wait_ops ops{.on_cancel = &on_cancel, .describe = &describe};
     running_task().loop()->wait_fd(fd_, write_, this);
     park(h, &ops);
   }
@@ -25,6 +25,10 @@ class fd_awaiter : public wait_node {
   static void on_cancel(wait_node& n) noexcept {
     auto& self = static_cast<fd_awaiter&>(n);
     self.task()->loop()->cancel_wait_fd(self.fd_, self.write_);
+  }
+  static std::string describe(const wait_node& n) {
+    const auto& self = static_cast<const fd_awaiter&>(n);
+    return "fd " + std::to_string(self.fd_) + (self.write_ ? " writable" : " readable");
   }
 
   int fd_;
@@ -61,12 +65,17 @@ class fd_watch {
   class ready_awaiter : public detail::wait_slot::awaiter {
    public:
     ready_awaiter(fd_watch& w, bool write, std::optional<clock::time_point> deadline) noexcept
-        : awaiter(write ? w.writer_ : w.reader_, deadline), w_(w), write_(write) {}
+        : awaiter(write ? w.writer_ : w.reader_, deadline, &ops), w_(w), write_(write) {}
     bool await_ready() const noexcept {
       return w_.interrupted_ || (write_ ? w_.write_ready() : w_.read_ready());
     }
 
    private:
+    static std::string describe(const wait_node& n) {
+      const auto& self = static_cast<const ready_awaiter&>(n);
+      return "fd " + std::to_string(self.w_.fd()) + (self.write_ ? " writable" : " readable");
+    }
+    static constexpr detail::wait_ops ops{.on_cancel = &awaiter::on_cancel, .describe = &describe};
     fd_watch& w_;
     bool write_;
   };

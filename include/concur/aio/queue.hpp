@@ -91,7 +91,7 @@ class basic_queue {
   task<void> put(T item) {
     while (full()) {
       if (shutdown_) throw queue_shut_down();
-      list_awaiter w(putters_);
+      list_awaiter w(putters_, "queue put (full)");
       try {
         co_await w;
       } catch (const cancelled_error&) {
@@ -106,7 +106,7 @@ class basic_queue {
   task<T> get() {
     while (empty()) {
       if (shutdown_) throw queue_shut_down();
-      list_awaiter w(getters_);
+      list_awaiter w(getters_, "queue get (empty)");
       try {
         co_await w;
       } catch (const cancelled_error&) {

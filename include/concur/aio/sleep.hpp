@@ -21,8 +21,9 @@ class sleep_awaiter : public wait_node {
       park_done(h);
       return;
     }
+    static constexpr wait_ops ops{.what = "sleep"};
     task_base& t = running_task();
-    park_until(h, t.loop()->deadline_in(delay_));
+    park_until(h, t.loop()->deadline_in(delay_), &ops);
   }
   void await_resume() const { raise_if_cancelled(); }
 

@@ -11,19 +11,26 @@ namespace detail {
 
 // The awaiter every primitive's waits share: parks in `list`, leaves it when resumed.
 struct listed_awaiter : listed_node {
-  explicit listed_awaiter(waiter_list& l) noexcept : list(&l) {}
-  listed_awaiter(listed_awaiter&& o) noexcept : listed_node(), list(o.list) {}
+  // `what` names the wait in a task dump ("lock", "queue get").
+  listed_awaiter(waiter_list& l, const char* what) noexcept : list(&l), what(what) {}
+  listed_awaiter(listed_awaiter&& o) noexcept : listed_node(), list(o.list), what(o.what) {}
   listed_awaiter(const listed_awaiter&) = delete;
   listed_awaiter& operator=(const listed_awaiter&) = delete;
 
   void enter(std::coroutine_handle<> h) {
+    static constexpr wait_ops ops{.describe = &describe};
     list->push_back(this);
-    park(h);
+    park(h, &ops);
   }
   // `finally: waiters.remove(fut)`.
   void leave() noexcept { list_hook::unlink(); }
 
+  static std::string describe(const wait_node& n) {
+    return static_cast<const listed_awaiter&>(n).what;
+  }
+
   waiter_list* list;
+  const char* what;
 };
 
 // The plain wait in a list: parks until a source completes the node; cancelled_error if the
@@ -52,7 +59,7 @@ class lock {
 
   class acquire_awaiter : detail::listed_awaiter {
    public:
-    explicit acquire_awaiter(lock* l) noexcept : listed_awaiter(l->waiters_), l_(l) {}
+    explicit acquire_awaiter(lock* l) noexcept : listed_awaiter(l->waiters_, "lock"), l_(l) {}
     bool await_ready() noexcept {
       if (l_->locked_ || detail::any_not_cancelled(l_->waiters_)) return false;
       l_->locked_ = true;
@@ -135,7 +142,7 @@ class event {
 
   class wait_awaiter : detail::listed_awaiter {
    public:
-    explicit wait_awaiter(event* e) noexcept : listed_awaiter(e->waiters_), e_(e) {}
+    explicit wait_awaiter(event* e) noexcept : listed_awaiter(e->waiters_, "event"), e_(e) {}
     bool await_ready() const noexcept { return e_->set_; }
     void await_suspend(std::coroutine_handle<> h) { enter(h); }
     void await_resume() {
@@ -174,7 +181,7 @@ class condition {
     lock_->release();
     std::exception_ptr err;
     try {
-      co_await detail::list_awaiter(waiters_);
+      co_await detail::list_awaiter(waiters_, "condition");
     } catch (const cancelled_error&) {
       err = std::current_exception();
     }
@@ -233,7 +240,8 @@ class semaphore {
 
   class acquire_awaiter : detail::listed_awaiter {
    public:
-    explicit acquire_awaiter(semaphore* s) noexcept : listed_awaiter(s->waiters_), s_(s) {}
+    explicit acquire_awaiter(semaphore* s) noexcept
+        : listed_awaiter(s->waiters_, "semaphore"), s_(s) {}
     bool await_ready() noexcept {
       if (s_->locked()) return false;
       --s_->value_;
@@ -364,7 +372,7 @@ class barrier {
 
  private:
   enum class state : std::uint8_t { filling, draining, resetting, broken };
-  detail::list_awaiter changed() noexcept { return detail::list_awaiter(waiters_); }
+  detail::list_awaiter changed() noexcept { return detail::list_awaiter(waiters_, "barrier"); }
   void notify_all() noexcept {
     waiters_.for_each([](detail::listed_node& n) { n.set_done(); });
   }

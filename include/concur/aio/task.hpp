@@ -214,7 +214,10 @@ class task_handle {
 
     bool await_ready() const noexcept { return h_.done(); }
     void await_suspend(std::coroutine_handle<> c) {
-      static constexpr detail::wait_ops ops{&forward_cancel, &on_cancel};
+      static constexpr detail::wait_ops ops{.forward_cancel = &forward_cancel,
+                                            .on_cancel = &on_cancel,
+                                            .describe = &describe,
+                                            .awaited = &awaited};
       if (&detail::running_task() == h_.p_) throw invalid_state_error("a task cannot await itself");
       notify = &on_child_done;
       h_.p_->add_done_listener(*this);
@@ -245,6 +248,12 @@ class task_handle {
     }
     static void on_child_done(detail::done_listener& l) noexcept {
       static_cast<awaiter&>(l).set_done();
+    }
+    static std::string describe(const detail::wait_node& n) {
+      return "task '" + static_cast<const awaiter&>(n).h_.get_name() + "'";
+    }
+    static void awaited(const detail::wait_node& n, std::vector<detail::task_base*>& out) {
+      out.push_back(static_cast<const awaiter&>(n).h_.p_);
     }
     task_handle h_;
   };

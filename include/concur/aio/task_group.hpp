@@ -113,8 +113,9 @@ class task_group {
     }
     bool await_ready() const noexcept { return g_->pending_ == 0; }
     void await_suspend(std::coroutine_handle<> h) {
+      static constexpr detail::wait_ops ops{.describe = &describe, .awaited = &awaited};
       g_->completed_ = this;
-      park(h);
+      park(h, &ops);
     }
     void await_resume() {
       g_->completed_ = nullptr;
@@ -122,6 +123,16 @@ class task_group {
     }
 
    private:
+    static std::string describe(const detail::wait_node& n) {
+      const task_group* g = static_cast<const completed_awaiter&>(n).g_;
+      return "task_group (" + std::to_string(g->pending_) + " of " +
+             std::to_string(g->children_.size()) + " tasks pending)";
+    }
+    static void awaited(const detail::wait_node& n, std::vector<detail::task_base*>& out) {
+      for (const auto& c : static_cast<const completed_awaiter&>(n).g_->children_) {
+        if (!c.child->done()) out.push_back(c.child);
+      }
+    }
     task_group* g_;
   };
 

@@ -68,7 +68,8 @@ task<await_result_t<Aw>> expired_before_start(Aw aw) {
     if (!aw.done()) {
       aw.cancel();
       std::array<task_base*, 1> one{aw.base()};
-      co_await children_wait(one, children_wait::until::all_done, false);
+      co_await children_wait(one, children_wait::until::all_done, false, std::nullopt,
+                             "wait_for (cancelling)");
     }
     try {
       if constexpr (std::is_void_v<R>) {

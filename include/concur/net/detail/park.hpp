@@ -20,11 +20,16 @@ class park_awaiter : public park_slot::awaiter {
  public:
   park_awaiter(park_slot& s, std::optional<aio::clock::time_point> d, const std::string* where,
                const char* what) noexcept
-      : awaiter(s, d), where_(where), what_(what) {}
+      : awaiter(s, d, &ops), where_(where), what_(what) {}
   void await_suspend(std::coroutine_handle<> h);
   void await_resume();
 
  private:
+  // "read from 127.0.0.1:8080" in a task dump.
+  static std::string describe(const aio::detail::wait_node& n);
+  static constexpr aio::detail::wait_ops ops{.on_cancel = &awaiter::on_cancel,
+                                             .describe = &describe};
+
   const std::string* where_;
   const char* what_;
 };
