@@ -13,8 +13,11 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <future>
 #include <optional>
+#include <sstream>
 
+#include "concur/aio/introspect.hpp"
 #include "concur/aio/io.hpp"
 #include "concur/aio/sleep.hpp"
 #include "concur/core/checked_mutex.hpp"
@@ -100,6 +103,15 @@ struct server::shared_state {
   std::atomic<std::uint64_t> requests{0};
   checked_mutex error_mutex;
   std::exception_ptr error CONCUR_GUARDED_BY(error_mutex);
+  // Each serving loop's door, while it serves (dump_tasks asks the loops through them).
+  checked_mutex loops_mutex;
+  std::vector<std::shared_ptr<aio::detail::loop_inbox>> loops CONCUR_GUARDED_BY(loops_mutex);
+
+  void set_loop(std::size_t index, std::shared_ptr<aio::detail::loop_inbox> inbox) {
+    const checked_lock lock(loops_mutex);
+    if (loops.size() <= index) loops.resize(index + 1);
+    loops[index] = std::move(inbox);
+  }
 
   void request_shutdown() noexcept {
     std::uint64_t one = 1;
@@ -726,9 +738,11 @@ aio::task<void> accept_loop(loop_state& ls) {
     ls.shared.accepted.fetch_add(1, std::memory_order_relaxed);
     net::set_nodelay(fd);
     try {
-      auto c = std::make_unique<connection>(ls, std::move(sock), peer_name(addr));
+      std::string peer = peer_name(addr);
+      std::string name = "connection from " + peer;  // in the loop's task dump
+      auto c = std::make_unique<connection>(ls, std::move(sock), std::move(peer));
       auto* raw = c.get();
-      raw->task = aio::create_task(connection_main(std::move(c)));
+      raw->task = aio::create_task(connection_main(std::move(c)), std::move(name));
     } catch (...) {
       // Whatever did not take the connection (out of memory, a full fd table) closed it.
     }
@@ -752,6 +766,12 @@ aio::task<void> serve_on(const application& app, const server_options& opt,
   auto& loop = aio::get_running_loop();
   ls.listener.emplace(loop, shared.listeners.at(index).get());
   ls.stopper.emplace(loop, shared.stop_fds.at(index).get());
+  shared.set_loop(index, loop.inbox());
+  struct forget_loop {
+    server::shared_state& shared;
+    std::size_t index;
+    ~forget_loop() { shared.set_loop(index, nullptr); }
+  } forget{shared, index};
   // run_app's SIGINT/SIGTERM: the same graceful shutdown as server::shutdown().
   const bool signals = index == 0 && shared.handle_signals;
   if (signals) {
@@ -761,8 +781,8 @@ aio::task<void> serve_on(const application& app, const server_options& opt,
   // Ready means a SIGINT now shuts down gracefully (the listeners already queue connections).
   if (index == 0 && shared.on_serving) shared.on_serving();
 
-  auto acceptor = aio::create_task(accept_loop(ls));
-  auto sweeper = aio::create_task(sweep(ls));
+  auto acceptor = aio::create_task(accept_loop(ls), "accept");
+  auto sweeper = aio::create_task(sweep(ls), "close idle connections");
   bool cancelled = false;
   try {
     co_await ls.stopper->readable();
@@ -863,7 +883,11 @@ namespace {
 void run_loop(const application& app, const server_options& opt, server::shared_state& st,
               std::size_t index) noexcept {
   try {
-    aio::run(serve_on(app, opt, st, index));
+    aio::run([](const application& a, const server_options& o, server::shared_state& s,
+                std::size_t i) -> aio::task<void> {
+      aio::current_task().set_name("http server, loop " + std::to_string(i));  // in task dumps
+      co_await serve_on(a, o, s, i);
+    }(app, opt, st, index));
   } catch (...) {
     st.record(std::current_exception());
     st.request_shutdown();
@@ -897,6 +921,59 @@ aio::task<void> server::serve() {
 }
 
 void server::shutdown() noexcept { state_->request_shutdown(); }
+
+namespace {
+
+// Asks one loop for its task tree; the answer comes from the loop's own thread.
+std::future<std::string> ask_for_tasks(aio::detail::loop_inbox& inbox) {
+  std::promise<std::string> answer;
+  auto result = answer.get_future();
+  aio::detail::post_to(inbox, [answer = std::move(answer)]() mutable {
+    try {
+      std::ostringstream text;
+      aio::get_running_loop().dump_tasks(text);
+      answer.set_value(text.str());
+    } catch (...) {
+      answer.set_exception(std::current_exception());
+    }
+  });
+  return result;  // a loop that closed first drops the callback: broken_promise
+}
+
+std::string loop_answer(std::future<std::string>& answer,
+                        std::chrono::steady_clock::time_point deadline) {
+  if (!answer.valid()) return "not serving\n";
+  if (answer.wait_until(deadline) != std::future_status::ready) {
+    return "no answer: the loop is busy (a step that does not yield?)\n";
+  }
+  try {
+    return answer.get();
+  } catch (const std::exception& e) {
+    return std::string("no answer: ") + e.what() + "\n";
+  }
+}
+
+}  // namespace
+
+std::string server::dump_tasks(std::chrono::milliseconds wait) const {
+  std::vector<std::shared_ptr<aio::detail::loop_inbox>> inboxes;
+  {
+    const checked_lock lock(state_->loops_mutex);
+    inboxes = state_->loops;
+  }
+  std::vector<std::future<std::string>> answers(inboxes.size());
+  for (std::size_t i = 0; i < inboxes.size(); ++i) {
+    if (inboxes[i]) answers[i] = ask_for_tasks(*inboxes[i]);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  std::string out;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    out += "loop " + std::to_string(i) + " of " + std::to_string(answers.size()) + ": ";
+    out += loop_answer(answers[i], deadline);
+  }
+  if (answers.empty()) out = "no loop is serving\n";
+  return out;
+}
 
 void server::join() {
   for (auto& t : threads_) {

@@ -591,3 +591,46 @@ TEST(ServerErrors, BadOptionsAndBusyPortAreClearErrors) {
   };
   EXPECT_THROW(app.get("x", ok), http::route_error);
 }
+
+// server::dump_tasks, asked from another thread: every loop's task tree, with what the
+// request in flight waits for; a loop held by a step that does not yield is named, not waited
+// for.
+TEST(ServerIntrospection, DumpTasksShowsEveryLoopAndWhatARequestWaitsFor) {
+  auto app = sample_app();
+  app.get("/block", [](http::web_request&) -> aio::task<http::web_response> {
+    std::this_thread::sleep_for(1500ms);  // holds its loop: never do this in a handler
+    co_return http::text_response("blocked");
+  });
+  auto o = local();
+  o.threads = 2;
+  o.shutdown_timeout = 100ms;
+  http::server srv(std::move(app), o);
+  EXPECT_EQ(srv.dump_tasks(), "no loop is serving\n");
+  srv.start();
+  raw_client sleeper(srv.port());
+  ASSERT_TRUE(sleeper.send(get_request("/sleep/30000")));
+  std::string dump;
+  for (int i = 0; i < 500 && dump.find("waiting: sleep, ") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(10ms);
+    dump = srv.dump_tasks();
+  }
+  EXPECT_NE(dump.find("loop 0 of 2: tasks of event loop "), std::string::npos) << dump;
+  EXPECT_NE(dump.find("loop 1 of 2: tasks of event loop "), std::string::npos) << dump;
+  EXPECT_NE(dump.find("(T) accept  id="), std::string::npos) << dump;
+  EXPECT_NE(dump.find("(T) close idle connections  id="), std::string::npos) << dump;
+  EXPECT_NE(dump.find("(T) connection from 127.0.0.1:"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("waiting: sleep, "), std::string::npos) << dump;
+
+  raw_client blocker(srv.port());
+  ASSERT_TRUE(blocker.send(get_request("/block")));
+  bool busy_named = false;
+  for (int i = 0; i < 100 && !busy_named; ++i) {
+    std::this_thread::sleep_for(10ms);
+    busy_named = srv.dump_tasks(50ms).find("no answer: the loop is busy") != std::string::npos;
+  }
+  EXPECT_TRUE(busy_named);
+
+  srv.shutdown();
+  srv.join();
+  EXPECT_EQ(srv.dump_tasks(), "loop 0 of 2: not serving\nloop 1 of 2: not serving\n");
+}

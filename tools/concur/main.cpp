@@ -72,8 +72,8 @@ int main(int argc, char** argv) {
   lab_cmd->add_flag("!--no-progress", lab.progress, "never show progress");
 
   concur_cli::serve_options serve;
-  auto* serve_cmd =
-      app.add_subcommand("serve", "serve the mock API (JSONPlaceholder- and httpbin-like)");
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "serve the mock API (JSONPlaceholder- and httpbin-like); SIGUSR1 prints its tasks");
   serve_cmd->add_option("--host", serve.host, "address to listen on");
   serve_cmd->add_option("--port", serve.port, "port to listen on (0 picks a free one)")
       ->check(CLI::Range(0, 65535));

@@ -1,5 +1,7 @@
 // concur serve: the mock API (JSONPlaceholder- and httpbin-like) on a port, one log line per
-// request, graceful shutdown on Ctrl-C / SIGTERM (requests in flight finish first).
+// request, graceful shutdown on Ctrl-C / SIGTERM (requests in flight finish first), and the
+// task tree of every loop on stderr at SIGUSR1 (`kill -USR1 <pid>`: what is each request
+// waiting for?).
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -36,6 +38,7 @@ int run_serve(const serve_options& opt) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   http::mock_options mo;
@@ -87,7 +90,7 @@ int run_serve(const serve_options& opt) {
   server.start();
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGUSR1) std::cerr << server.dump_tasks();
   if (!quiet) std::cerr << "concur serve: shutting down (finishing requests in flight)\n";
   server.shutdown();
   server.join();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end: `concur serve` on a free port, `concur fetch` against it with one URL that
-# fails (404) and one host that refuses; then Ctrl-C stops the server gracefully.
+# fails (404) and one host that refuses; SIGUSR1 prints the server's tasks; then Ctrl-C stops
+# the server gracefully.
 set -euo pipefail
 concur=$1
 source "$(dirname "$0")/test_support.sh"
@@ -22,6 +23,17 @@ saved=$(ls "$work/out" | wc -l)
 [ "$saved" -eq 2 ] || { echo "expected 2 saved files, found $saved"; ls -la "$work/out"; exit 1; }
 grep -q '"userId"' "$work/out/"*posts_1 || { echo "saved post is not the JSON"; exit 1; }
 grep -q "GET /users" "$work/serve.out" || { echo "server did not log the request"; exit 1; }
+
+# SIGUSR1: every loop's task tree on stderr, and the server goes on serving.
+kill -USR1 "$server_pid"
+for _ in $(seq 100); do
+  grep -q "(T) accept" "$work/serve.err" && break
+  sleep 0.1
+done
+grep -q "loop 0 of 1: tasks of event loop" "$work/serve.err" || { echo "no task dump"; cat "$work/serve.err"; exit 1; }
+grep -q "(T) accept  id=.*waiting: fd [0-9]* readable" "$work/serve.err" || { echo "accept task missing"; cat "$work/serve.err"; exit 1; }
+curl_like=$("$concur" fetch -o "$work/again" "$base/posts/2" >/dev/null 2>&1 && echo ok || echo failed)
+[ "$curl_like" = ok ] || { echo "server stopped serving after SIGUSR1"; exit 1; }
 
 kill -INT "$server_pid"
 for _ in $(seq 100); do  # graceful stop within 10 s

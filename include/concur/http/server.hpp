@@ -161,6 +161,10 @@ class server {
   void join();
 
   server_stats stats() const noexcept;
+  // Every serving loop's task tree (event_loop::dump_tasks), for a look at a server that
+  // hangs: thread-safe; each loop answers from its own thread, and one that does not within
+  // `wait` (busy in a step that does not yield) is reported as such.
+  std::string dump_tasks(std::chrono::milliseconds wait = std::chrono::seconds(1)) const;
 
   struct shared_state;
 
