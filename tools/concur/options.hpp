@@ -30,8 +30,9 @@ struct serve_options {
   double error_rate = 0;
   unsigned threads = 1;
   bool quiet = false;
-  bool exit_with_parent = false;  // hidden: the lab's child server
-  std::string static_dir;         // served below /static/ when set
+  std::string log_format = "common";  // or "json"
+  bool exit_with_parent = false;      // hidden: the lab's child server
+  std::string static_dir;             // served below /static/ when set
 };
 
 struct fetch_options {
@@ -40,8 +41,12 @@ struct fetch_options {
   unsigned jobs = 8;
   unsigned per_host = 0;  // 0 = no per-host limit beyond jobs
   unsigned retries = 2;
-  double timeout_s = 30;
+  double timeout_s = 0;           // one URL, every try and wait included; 0 = no limit
+  double attempt_timeout_s = 30;  // one try; 0 = no limit
   std::string output_dir;
+  bool resume = false;  // -c: continue part files with Range requests
+  bool quiet = false;
+  bool json = false;
   bool progress = true;
 };
 
