@@ -7,19 +7,67 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <concur/aio.hpp>
 #include <concur/http.hpp>
 #include <concur/http/mock_api.hpp>
 #include <concur/http/server.hpp>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "options.hpp"
 
 namespace concur_cli {
+
+namespace {
+
+// The client's address without its port ("127.0.0.1:5000" -> "127.0.0.1", "[::1]:5000" ->
+// "::1"), as the common log format's host field has it.
+std::string peer_host(const std::string& peer) {
+  if (!peer.empty() && peer.front() == '[') return peer.substr(1, peer.find(']') - 1);
+  return peer.substr(0, peer.rfind(':'));
+}
+
+// One request: Apache's common log format (host ident authuser [date] "request" status
+// bytes) with the time taken appended, or one JSON object. UTC, so lines from different
+// machines compare.
+std::string log_line(const concur::http::web_request& req, int status, std::size_t bytes, double ms,
+                     bool json) {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm utc{};
+  ::gmtime_r(&t, &utc);
+  const std::string request = std::string(req.method()) + " " + req.raw_path() + " HTTP/" +
+                              std::to_string(req.version_major()) + "." +
+                              std::to_string(req.version_minor());
+  char when[64];
+  if (json) {
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &utc);
+    nlohmann::json j = {
+        {"time", std::string(when) + "." + (millis < 100 ? millis < 10 ? "00" : "0" : "") +
+                     std::to_string(millis) + "Z"},
+        {"client", peer_host(req.peer())},
+        {"request", request},
+        {"status", status},
+        {"bytes", bytes},
+        {"ms", std::round(ms * 10) / 10}};
+    return j.dump();
+  }
+  std::strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S +0000", &utc);
+  char tail[64];
+  std::snprintf(tail, sizeof tail, "%d %zu %.1fms", status, bytes, ms);
+  return peer_host(req.peer()) + " - - [" + when + "] \"" + request + "\" " + tail;
+}
+
+}  // namespace
 
 int run_serve(const serve_options& opt) {
   namespace http = concur::http;
@@ -49,12 +97,13 @@ int run_serve(const serve_options& opt) {
 
   auto log_mutex = std::make_shared<std::mutex>();
   const bool quiet = opt.quiet;
+  const bool json_log = opt.log_format == "json";
   http::application app;
   // The mock API answers every path itself, so one middleware serves it all and logs.
   const bool with_static = !opt.static_dir.empty();
   if (with_static) http::add_static(app, "/static", opt.static_dir, {.show_index = true});
   app.add_middleware(
-      [api, log_mutex, quiet, with_static](
+      [api, log_mutex, quiet, json_log, with_static](
           http::web_request& req, http::next_handler next) -> aio::task<http::web_response> {
         const auto start = steady_clock::now();
         const bool is_static = with_static && req.path().starts_with("/static/");
@@ -66,13 +115,11 @@ int run_serve(const serve_options& opt) {
         }
         if (!quiet) {
           const double ms = duration<double, std::milli>(steady_clock::now() - start).count();
-          char line[64];
           // A streamed body (/stream/{n}) has gone out already: its size is not in the response.
           const std::size_t size = resp.file ? resp.file->size : resp.body.size();
-          std::snprintf(line, sizeof line, "%d %zu %.1fms", resp.status, size, ms);
+          const std::string line = log_line(req, resp.status, size, ms, json_log);
           std::lock_guard lock(*log_mutex);
-          std::cout << req.peer() << " \"" << req.method() << " " << req.raw_path() << "\" " << line
-                    << std::endl;
+          std::cerr << line << std::endl;
         }
         co_return resp;
       });

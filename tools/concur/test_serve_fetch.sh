@@ -22,7 +22,9 @@ grep -q "127.0.0.1:1/refused" "$work/fetch.err" || { echo "refusal not reported"
 saved=$(ls "$work/out" | wc -l)
 [ "$saved" -eq 2 ] || { echo "expected 2 saved files, found $saved"; ls -la "$work/out"; exit 1; }
 grep -q '"userId"' "$work/out/"*posts_1 || { echo "saved post is not the JSON"; exit 1; }
-grep -q "GET /users" "$work/serve.out" || { echo "server did not log the request"; exit 1; }
+# One line per request on stderr, in the common log format with the time taken appended.
+grep -Eq '^127\.0\.0\.1 - - \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} \+0000\] "GET /users HTTP/1\.1" 200 [0-9]+ [0-9.]+ms$' \
+  "$work/serve.err" || { echo "server did not log the request"; cat "$work/serve.err"; exit 1; }
 
 # SIGUSR1: every loop's task tree on stderr, and the server goes on serving.
 kill -USR1 "$server_pid"
