@@ -8,6 +8,7 @@
 #include <concur/futures.hpp>
 #include <concur/http.hpp>
 #include <concur/mp.hpp>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -27,6 +28,15 @@ bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
 bool stdout_is_terminal() { return isatty(STDOUT_FILENO) == 1; }
 
 namespace {
+
+std::string today_utc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  char text[16];
+  std::strftime(text, sizeof text, "%Y-%m-%d", &utc);
+  return text;
+}
 
 using fetch_result = std::pair<int, std::uint64_t>;
 
@@ -144,7 +154,7 @@ job_result io_job(const lab_options& opt, const std::vector<std::string>& urls, 
 
   progress.show("lab: I/O job, coroutines...");
   const std::string limit =
-      opt.concurrency ? "semaphore " + std::to_string(opt.concurrency) : "gather, one session";
+      opt.concurrency ? "semaphore " + std::to_string(opt.concurrency) : "one session";
   job.models.push_back(measure(
       model_kind::coroutines, "coroutines (" + limit + ")", server_pid,
       [&] { return summarize_fetches(concur::aio::run(fetch_all(urls, opt.concurrency))); }));
@@ -213,7 +223,7 @@ job_result cpu_job(const lab_options& opt, unsigned cores, progress_line& progre
   }));
 
   progress.show("lab: CPU job, coroutines...");
-  job.models.push_back(measure(model_kind::coroutines, "coroutines (one loop, gather)", -1, [&] {
+  job.models.push_back(measure(model_kind::coroutines, "coroutines (one loop)", -1, [&] {
     return checked(concur::aio::run(count_primes_gathered(chunks)));
   }));
   return job;
@@ -232,6 +242,7 @@ int run_lab(const lab_options& opt) {
   concur::mp::init();
   lab_result lab;
   lab.cores = unsigned(concur::mp::cpu_count());
+  lab.date = today_utc();
   progress_line progress(opt.progress);
 
   if (opt.only.empty() || opt.only == "io") {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concur/version.hpp>
 #include <cstdio>
 #include <ostream>
 #include <sstream>
@@ -66,10 +67,15 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-std::string pad(std::string s, std::size_t width, bool right = false) {
-  // Widths count code points, so multi-byte bar characters don't skew the columns.
+// Widths count code points, so multi-byte bar characters don't skew the columns.
+std::size_t columns(const std::string& s) {
   std::size_t len = 0;
   for (unsigned char c : s) len += (c & 0xC0) != 0x80;
+  return len;
+}
+
+std::string pad(std::string s, std::size_t width, bool right = false) {
+  const std::size_t len = columns(s);
   if (len >= width) return s;
   std::string fill(width - len, ' ');
   return right ? fill + s : s + fill;
@@ -99,12 +105,40 @@ std::string times(double x) { return fixed(x, x < 10 ? 1 : 0) + "x"; }
 
 }  // namespace
 
+// `text` in lines of at most `width` columns, the first one led by `first`, the others by
+// `rest`.
+std::string wrap(const std::string& text, std::size_t width, const std::string& first,
+                 const std::string& rest) {
+  std::string out = first;
+  std::size_t column = first.size();
+  bool line_empty = true;
+  std::istringstream words(text);
+  for (std::string word; words >> word;) {
+    const std::size_t length = columns(word);
+    if (!line_empty && column + 1 + length > width) {
+      out += "\n" + rest;
+      column = rest.size();
+      line_empty = true;
+    }
+    if (!line_empty) {
+      out += ' ';
+      ++column;
+    }
+    out += word;
+    column += length;
+    line_empty = false;
+  }
+  return out;
+}
+
+// At most 80 columns (labels up to 28 characters): a row of figures, then the bar of its wall
+// time with what was checked and the CPU time.
 void print_table(std::ostream& out, const job_result& job, bool unicode, bool color) {
   const char* bold = color ? "\033[1m" : "";
   const char* green = color ? "\033[32m" : "";
   const char* red = color ? "\033[31m" : "";
   const char* reset = color ? "\033[0m" : "";
-  out << bold << job.title << reset << "\n";
+  out << bold << wrap(job.title, 80, "", "  ") << reset << "\n";
   std::size_t label_width = 5;
   double slowest = 0;
   for (const auto& m : job.models) {
@@ -112,27 +146,26 @@ void print_table(std::ostream& out, const job_result& job, bool unicode, bool co
     slowest = std::max(slowest, m.wall_s);
   }
   const auto* best = fastest(job);
-  out << "  " << pad("model", label_width) << "  " << pad("wall", 9, true) << "  "
-      << pad("speed-up", 8, true) << "  " << pad("CPU", 9, true) << "  " << pad("cores", 5, true)
-      << "  " << pad("peak mem", 10, true) << "  " << pad("ok", 5, true) << "  "
-      << pad("failed", 6, true) << "  check\n";
+  out << "  " << pad("model", label_width) << " " << pad("wall", 9, true) << "  "
+      << pad("speed-up", 8, true) << "  " << pad("cores", 5, true) << "  "
+      << pad("peak mem", 9, true) << "  " << pad("ok", 4, true) << "  " << pad("fail", 4, true)
+      << "\n";
   for (const auto& m : job.models) {
     const double sp = job.speedup(m);
     const char* tint = &m == best ? green : (m.failed ? red : "");
-    out << "  " << tint << pad(m.label, label_width) << reset << "  "
+    out << "  " << tint << pad(m.label, label_width) << reset << " "
         << pad(format_seconds(m.wall_s), 9, true) << "  " << pad(sp > 0 ? times(sp) : "-", 8, true)
-        << "  " << pad(format_seconds(m.cpu_s), 9, true) << "  "
-        << pad(m.wall_s > 0 ? fixed(m.cpu_s / m.wall_s, 2) : "-", 5, true) << "  "
-        << pad(format_kib(m.peak_rss_kib), 10, true) << "  " << pad(std::to_string(m.ok), 5, true)
-        << "  " << pad(std::to_string(m.failed), 6, true) << "  " << m.check << "\n";
-    out << "  " << pad("", label_width) << "  " << tint
-        << bar(slowest > 0 ? m.wall_s / slowest : 0, 40, unicode) << reset << "\n";
+        << "  " << pad(m.wall_s > 0 ? fixed(m.cpu_s / m.wall_s, 2) : "-", 5, true) << "  "
+        << pad(format_kib(m.peak_rss_kib), 9, true) << "  " << pad(std::to_string(m.ok), 4, true)
+        << "  " << pad(std::to_string(m.failed), 4, true) << "\n";
+    out << "    " << tint << pad(bar(slowest > 0 ? m.wall_s / slowest : 0, 40, unicode), 40)
+        << reset << "  " << m.check << ", CPU " << format_seconds(m.cpu_s) << "\n";
   }
 }
 
 void print_advice(std::ostream& out, const std::vector<std::string>& advice) {
   out << "What this run says:\n";
-  for (const auto& line : advice) out << "  - " << line << "\n";
+  for (const auto& line : advice) out << wrap(line, 80, "  - ", "    ") << "\n";
 }
 
 std::vector<std::string> advise(const lab_result& lab) {
@@ -224,6 +257,10 @@ std::vector<std::string> advise(const lab_result& lab) {
 
 nlohmann::json to_json(const lab_result& lab) {
   nlohmann::json j;
+  // "schema" changes only when a field changes meaning or goes away (new fields may appear).
+  j["schema"] = "concur-lab/1";
+  j["version"] = std::string(concur::version());
+  j["date"] = lab.date;
   j["cores"] = lab.cores;
   j["jobs"] = nlohmann::json::array();
   for (const auto& job : lab.jobs) {
@@ -273,13 +310,19 @@ std::string xml_escape(const std::string& s) {
 std::string to_svg(const lab_result& lab) {
   constexpr int width = 760, label_w = 230, bar_w = 380, row_h = 26, title_h = 34;
   static constexpr const char* colors[] = {"#8c8c8c", "#3b7dd8", "#d8843b", "#3bb273"};
-  int height = 20;
+  constexpr int subtitle_h = 22;
+  int height = 20 + subtitle_h;
   for (const auto& job : lab.jobs) height += title_h + row_h * int(job.models.size()) + 16;
   std::ostringstream svg;
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
       << "\" font-family=\"sans-serif\" font-size=\"13\">\n"
       << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  int y = 20;
+  svg << "<text x=\"10\" y=\"20\" fill=\"#555\">"
+      << xml_escape("concur lab " + std::string(concur::version()) + " on " +
+                    std::to_string(lab.cores) + " cores, " + lab.date +
+                    ": wall time, shorter is better")
+      << "</text>\n";
+  int y = 20 + subtitle_h;
   for (const auto& job : lab.jobs) {
     double slowest = 0;
     for (const auto& m : job.models) slowest = std::max(slowest, m.wall_s);

@@ -34,6 +34,7 @@ struct job_result {
 
 struct lab_result {
   unsigned cores = 0;
+  std::string date;  // when it ran, YYYY-MM-DD (UTC)
   std::vector<job_result> jobs;
   std::vector<std::string> advice;
 };
