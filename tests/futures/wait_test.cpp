@@ -4,7 +4,9 @@
 #include <chrono>
 #include <concur/futures.hpp>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -199,4 +201,26 @@ TEST(Wait, LoopOfFirstCompleted) {
   }
   producer.join();
   EXPECT_TRUE(not_done.empty());
+}
+
+// The ThreadPoolExecutor example of concurrent.futures' documentation: a dict from future to
+// URL, read back in completion order.
+TEST(AsCompleted, FuturesKeyAMapAsInPythonsExample) {
+  concur::thread_pool_executor ex(4);
+  std::vector<std::string> urls{"a", "bb", "ccc", "dddd"};
+  std::unordered_map<concur::future<std::size_t>, std::string> future_to_url;
+  for (const auto& url : urls) {
+    future_to_url.emplace(ex.submit([](const std::string& u) { return u.size(); }, url), url);
+  }
+  std::size_t seen = 0;
+  std::vector<concur::future<std::size_t>> fs;
+  for (const auto& [f, url] : future_to_url) fs.push_back(f);
+  for (const auto& f : concur::as_completed(fs)) {
+    const std::string& url = future_to_url.at(f);
+    EXPECT_EQ(f.result(), url.size());
+    ++seen;
+  }
+  EXPECT_EQ(seen, urls.size());
+  EXPECT_EQ(std::hash<concur::future<std::size_t>>()(fs[0]),
+            std::hash<concur::future<std::size_t>>()(concur::future<std::size_t>(fs[0])));
 }

@@ -244,3 +244,13 @@ class promise {
 };
 
 }  // namespace concur
+
+// Python's `{executor.submit(f, url): url for url in urls}`: a future keys an unordered_map,
+// and the copies that as_completed and wait hand back find their entry (equal futures share
+// one result).
+template <class T>
+struct std::hash<concur::future<T>> {
+  std::size_t operator()(const concur::future<T>& f) const noexcept {
+    return std::hash<const void*>()(f.id());
+  }
+};
