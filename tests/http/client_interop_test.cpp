@@ -177,7 +177,7 @@ TEST(ClientInterop, AgainstNginx) {
     EXPECT_EQ(moved.history().size(), 1u);
 
     http::request_options o;
-    o.param("a", "b c").header("X-Token", "t1");
+    o.with_param("a", "b c").with_header("X-Token", "t1");
     auto e = co_await session.get(base + "/echo", o);
     EXPECT_EQ(co_await e.text(), "GET /echo?a=b%20c t1");
 
@@ -300,7 +300,7 @@ asyncio.run(main())
     EXPECT_EQ((co_await r.json())["id"], 3);
 
     http::request_options o;
-    o.with_json({{"title", "foo"}}).param("q", "x");
+    o.with_json({{"title", "foo"}}).with_param("q", "x");
     auto p = co_await session.post(base + "/echo", o);
     EXPECT_EQ(p.status(), 201);
     auto j = co_await p.json();

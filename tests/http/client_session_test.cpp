@@ -9,8 +9,8 @@
 #include <string>
 
 #include "concur/http.hpp"
-#include "concur/version.hpp"
 #include "concur/net.hpp"
+#include "concur/version.hpp"
 #include "http/client_test_server.hpp"
 #include "net/raw_server.hpp"
 #include "net/test_certs.hpp"
@@ -118,7 +118,7 @@ TEST(ClientSession, BodiesParamsAndHeaders) {
     EXPECT_EQ(j["x_token"], "session");
 
     http::request_options f;
-    f.with_form({{"a", "1 2"}, {"b", "&"}}).param("q", "x y").header("x-token", "mine");
+    f.with_form({{"a", "1 2"}, {"b", "&"}}).with_param("q", "x y").with_header("x-token", "mine");
     auto r2 = co_await session.put("/echo", f);
     auto j2 = co_await r2.json();
     EXPECT_EQ(j2["method"], "PUT");
@@ -140,7 +140,7 @@ TEST(ClientSession, BodiesParamsAndHeaders) {
     EXPECT_EQ(session.connections_opened(), 1u);
 
     http::request_options bad;
-    bad.header("X-Evil", "a\r\nInjected: 1");
+    bad.with_header("X-Evil", "a\r\nInjected: 1");
     EXPECT_THROW(co_await session.get("/echo", bad), http::client_error);
   }());
 }
@@ -232,7 +232,7 @@ TEST(ClientSession, RedirectsFollowedLimitedAndPostBecomesGet) {
     EXPECT_EQ(j["body"], "");
 
     http::request_options stay;
-    stay.no_redirects();
+    stay.with_allow_redirects(false);
     auto s = co_await session.get(server.url("/redirect/1"), stay);
     EXPECT_EQ(s.status(), 302);
     EXPECT_EQ(s.headers().get("location").value_or(""), "/posts/1");
@@ -304,9 +304,9 @@ TEST(ClientSession, Timeouts) {
     http::request_options o1;
     o1.with_timeout(http::client_timeout().with_sock_read(100ms));
     EXPECT_THROW(co_await session.get(silent.url("/"), o1), concur::timeout_error);
-    // total: the server answers too late.
+    // total (the short form, requests' timeout=0.15): the server answers too late.
     http::request_options o2;
-    o2.with_timeout(http::client_timeout(150ms));
+    o2.with_timeout(150ms);
     auto start = aio::clock::now();
     EXPECT_THROW(co_await session.get(server.url("/slow"), o2), concur::timeout_error);
     EXPECT_LT(aio::clock::now() - start, 1900ms);

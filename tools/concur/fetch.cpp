@@ -194,8 +194,8 @@ aio::task<void> attempt_once(http::client_session& session, download& d, const f
   ro.timeout = timeout;
   const std::uint64_t have = opt.resume && !d.file.empty() ? part_file::existing(d.file) : 0;
   if (have > 0) {
-    ro.header("Range", "bytes=" + std::to_string(have) + "-");
-    ro.header("Accept-Encoding", "identity");  // a range of the bytes as stored
+    ro.with_header("Range", "bytes=" + std::to_string(have) + "-");
+    ro.with_header("Accept-Encoding", "identity");  // a range of the bytes as stored
   }
   auto r = co_await session.get(d.url, std::move(ro));
   d.status = r.status();

@@ -3,8 +3,10 @@
 //
 // These are classes with a constructor (not aggregates) on purpose: GCC 12 miscompiles an
 // aggregate temporary that lives across a co_await (it is copied bitwise into the coroutine
-// frame and freed twice), and `co_await session.get(url, request_options().param("q", "x"))`
-// is exactly that shape. Fill them field by field or with the chained setters.
+// frame and freed twice), and `co_await session.get(url, request_options().with_param("q", "x"))`
+// is exactly that shape. Fill them field by field or with the chained setters, which are all
+// `with_` and the keyword's name in aiohttp (params= -> with_param, one pair at a time).
+// `request_options().with_timeout(5s)` is the short form of timeout=ClientTimeout(total=5).
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
@@ -118,11 +120,11 @@ struct request_options {
   // Per-request raise_for_status (default: the session's setting).
   std::optional<bool> raise_for_status;
 
-  request_options& param(std::string_view name, std::string_view value) {
+  request_options& with_param(std::string_view name, std::string_view value) {
     params.emplace_back(std::string(name), std::string(value));
     return *this;
   }
-  request_options& header(std::string_view name, std::string_view value) {
+  request_options& with_header(std::string_view name, std::string_view value) {
     headers.set(name, value);
     return *this;
   }
@@ -154,8 +156,22 @@ struct request_options {
     timeout = t;
     return *this;
   }
-  request_options& no_redirects() {
-    allow_redirects = false;
+  // timeout=5 in requests, ClientTimeout(total=5) in aiohttp: the whole request.
+  template <class Rep, class Period>
+  request_options& with_timeout(std::chrono::duration<Rep, Period> total) {
+    timeout = client_timeout(std::chrono::duration_cast<duration>(total));
+    return *this;
+  }
+  request_options& with_allow_redirects(bool allow) {
+    allow_redirects = allow;
+    return *this;
+  }
+  request_options& with_max_redirects(int n) {
+    max_redirects = n;
+    return *this;
+  }
+  request_options& with_raise_for_status(bool raise) {
+    raise_for_status = raise;
     return *this;
   }
 };
