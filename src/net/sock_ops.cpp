@@ -82,6 +82,7 @@ aio::task<std::pair<unique_fd, endpoint>> sock_accept(int fd) {
 }
 
 aio::task<std::size_t> sock_sendto(int fd, std::string data, endpoint address) {
+  require_nonblocking(fd, "sock_sendto");
   for (;;) {
     const ssize_t n =
         ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL, address.addr(), address.length);
@@ -93,6 +94,7 @@ aio::task<std::size_t> sock_sendto(int fd, std::string data, endpoint address) {
 }
 
 aio::task<std::pair<std::string, endpoint>> sock_recvfrom(int fd, std::size_t bufsize) {
+  require_nonblocking(fd, "sock_recvfrom");
   std::string buf(bufsize, '\0');
   for (;;) {
     endpoint from;

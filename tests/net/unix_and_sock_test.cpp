@@ -176,5 +176,10 @@ TEST(SockLowLevel, ConnectFailsAndBlockingSocketsAreRefused) {  // test_sock_cli
 
     concur::unique_fd blocking(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     EXPECT_THROW(co_await net::sock_recv(blocking.get(), 10), concur::value_error);
+    concur::unique_fd blocking_udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    EXPECT_THROW(co_await net::sock_recvfrom(blocking_udp.get(), 10), concur::value_error);
+    std::string payload = "x";
+    EXPECT_THROW(co_await net::sock_sendto(blocking_udp.get(), payload, unused),
+                 concur::value_error);
   }());
 }
