@@ -9,6 +9,7 @@ Prints "serving on http://127.0.0.1:PORT" once it listens. Paths:
   /missing        404 (must not be retried)
   /resumable/<n>  honours "Range: bytes=N-" (206, or 416 past the end); without a Range the
                   first request is cut after 400 of its 1000 bytes, later ones are whole
+  /badrange/<n>   answers any Range with a 206 of the whole body (Content-Range: bytes 0-999)
   /count/<path>   how many requests <path> has had so far
   /range/<path>   the Range header of the last request for <path> ("-" when it had none)
 """
@@ -87,6 +88,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_body(200, b"fine")
         elif self.path.startswith("/resumable/"):
             self.resumable(first)
+        elif self.path.startswith("/badrange/"):
+            self.send_body(206, BODY, [("Content-Range", f"bytes 0-{len(BODY) - 1}/{len(BODY)}")])
         elif self.path == "/throttled":
             self.send_body(429, b"slow down") if first else self.send_body(200, b"fine")
         else:

@@ -209,6 +209,14 @@ aio::task<void> attempt_once(http::client_session& session, download& d, const f
     co_return;
   }
   const bool continues = have > 0 && r.status() == 206 && range_starts_at(r, have);
+  if (r.status() == 206 && !continues) {
+    // A range that does not start where the part file ends cannot be appended or saved as
+    // the whole file; asking again would get the same answer.
+    d.error = "the server's partial answer (Content-Range: " +
+              std::string(r.headers().get("Content-Range", "none")) + ") does not continue the " +
+              std::to_string(have) + " bytes of " + d.file + ".part";
+    co_return;
+  }
   if (!d.file.empty() && (r.ok() || continues)) {
     out.emplace(d.file, opt.resume);
     out->open(continues);

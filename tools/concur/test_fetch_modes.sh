@@ -39,6 +39,14 @@ for name in a b c d; do
 done
 ls "$work/out" | grep -q "\.part$" && fail "a part file was left"
 
+# A 206 that does not continue the part file is refused: nothing saved, the part kept.
+body 300 >"$work/out/$(echo "${base#http://}/badrange/e" | tr ':/' '__').part"
+"$concur" fetch --no-progress -c -o "$work/out" "$base/badrange/e" >"$work/fetch.out" 2>"$work/fetch.err" \
+  && fail "a range that does not continue was accepted"
+grep -q "does not continue the 300 bytes" "$work/fetch.err" || fail "the bad range was not named"
+[ "$(ls "$work/out" | grep -c "badrange_e")" -eq 1 ] || fail "badrange/e: expected only its part file"
+ls "$work/out" | grep -q "badrange_e.part$" || fail "the part file of badrange/e was not kept"
+
 # --json and -i -: one object per URL on stdout, nothing else there.
 printf '%s\n' "$base/flaky" "# comment" "$base/missing" | "$concur" fetch --json -i - \
   >"$work/fetch.out" 2>"$work/fetch.err" && fail "fetch --json exited 0 with a 404"
