@@ -124,8 +124,9 @@ class task_base {
   bool done_ = false;
   bool cancelled_ = false;
   bool must_cancel_ = false;
-  bool retrieved_ = false;
-  bool forwarding_cancel_ = false;
+  // Two rarely touched flags share a byte, so a task frame stays at 104 bytes of state.
+  bool retrieved_ : 1 = false;
+  bool forwarding_cancel_ : 1 = false;
 };
 
 // The task whose step is running on this thread (asyncio.current_task), or null.
