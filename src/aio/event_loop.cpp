@@ -303,6 +303,15 @@ void task_base::release() noexcept {
 
 }  // namespace detail
 
+// ---------------------------------------------------------------- any_task
+
+std::exception_ptr any_task::exception() const {
+  check_done();
+  t_->mark_retrieved();
+  if (t_->cancelled()) std::rethrow_exception(t_->exception_ptr());
+  return t_->exception_ptr();
+}
+
 // ---------------------------------------------------------------- handle
 
 void handle::cancel() noexcept {

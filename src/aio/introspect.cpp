@@ -184,14 +184,6 @@ void render(const call_graph& g, std::string& out, int level) {
 
 }  // namespace
 
-std::exception_ptr any_task::exception() const {
-  if (t_ == nullptr) throw invalid_state_error("empty any_task");
-  if (!t_->done()) throw invalid_state_error("Exception is not set: the task is not done");
-  t_->mark_retrieved();
-  if (t_->cancelled()) std::rethrow_exception(t_->exception_ptr());
-  return t_->exception_ptr();
-}
-
 std::string any_task::state() const { return describe_state(*t_); }
 
 std::string any_task::awaiting() const { return describe_wait(*t_); }

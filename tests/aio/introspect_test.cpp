@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "aio/aio_test_support.hpp"
@@ -308,5 +309,20 @@ TEST(AioIntrospect, TasksAwaitingEachOtherShowACycleAndCanBeCancelled) {
     EXPECT_TRUE(r.pending.empty());
     EXPECT_TRUE(a.cancelled());
     EXPECT_TRUE(b.cancelled());
+  }());
+}
+
+// Python keeps tasks in sets (background_tasks.add(task)): handles hash and compare by task,
+// typed or not.
+TEST(AioIntrospect, TasksKeyASetTypedOrNot) {
+  aio_test::run([]() -> aio::task<void> {
+    auto a = aio::create_task([]() -> aio::task<int> { co_return 1; }());
+    auto b = aio::create_task([]() -> aio::task<int> { co_return 2; }());
+    std::unordered_set<aio::task_handle<int>> typed{a, b, a};
+    EXPECT_EQ(typed.size(), 2u);
+    std::unordered_set<aio::any_task> untyped{a, b, aio::current_task()};
+    EXPECT_EQ(untyped.size(), 3u);
+    EXPECT_TRUE(untyped.contains(aio::any_task(b)));
+    EXPECT_EQ(co_await a + co_await b, 3);
   }());
 }

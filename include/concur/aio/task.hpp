@@ -136,71 +136,99 @@ class [[nodiscard]] task {
   handle_type h_;
 };
 
-// What create_task returns (asyncio.Task): a copyable reference to a task scheduled on a loop.
-// Await it (`co_await h` copies the result, `co_await std::move(h)` moves it out), cancel it,
-// query it. Use on the loop's thread only, like asyncio.
+// asyncio.Task without its result type: what aio::current_task() and aio::all_tasks() give
+// (introspect.hpp), and the part of every task_handle<T> that does not depend on T. A counted
+// reference to a task; copyable; loop thread only, like asyncio.
+class any_task {
+ public:
+  any_task() = default;
+  explicit any_task(detail::task_base* t) noexcept : t_(t) {
+    if (t_ != nullptr) t_->add_ref();
+  }
+  any_task(const any_task& o) noexcept : any_task(o.t_) {}
+  any_task(any_task&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
+  any_task& operator=(any_task o) noexcept {
+    std::swap(t_, o.t_);
+    return *this;
+  }
+  ~any_task() {
+    if (t_ != nullptr) t_->release();
+  }
+
+  bool valid() const noexcept { return t_ != nullptr; }
+  bool done() const noexcept { return t_->done(); }
+  bool cancelled() const noexcept { return t_->cancelled(); }
+  // Requests cancellation: aio::cancelled_error is raised at the task's next suspension point
+  // (right away if it is suspended now). False when the task is already done.
+  bool cancel() { return t_->cancel(); }
+  int cancelling() const noexcept { return t_->cancelling(); }
+  int uncancel() noexcept { return t_->uncancel(); }
+  // Null when the task succeeded; throws cancelled_error if it was cancelled;
+  // invalid_state_error while it is not done.
+  std::exception_ptr exception() const;
+  std::string get_name() const { return t_->name(); }
+  void set_name(std::string name) { t_->set_name(std::move(name)); }
+  // Null once the loop is closed.
+  event_loop* get_loop() const noexcept { return t_->loop(); }
+  // A number unique among the tasks of its loop (the N of the default name "Task-N").
+  std::uint32_t id() const noexcept { return t_->id(); }
+  detail::task_base* base() const noexcept { return t_; }
+
+  // Introspection (Python has it through capture_call_graph and its asyncio CLI), defined in
+  // src/aio/introspect.cpp: the state ("running", "ready", "waiting", "done", "cancelled",
+  // "failed"),
+  std::string state() const;
+  // what it waits for in a few words ("sleep, 0.25 s left", "task 'worker-2'"; empty when it
+  // does not wait),
+  std::string awaiting() const;
+  // the tasks it waits on now (through co_await, gather, wait, a task_group's end),
+  std::vector<any_task> awaits() const;
+  // and the tasks of its loop that wait on it.
+  std::vector<any_task> awaited_by() const;
+
+  friend bool operator==(const any_task& a, const any_task& b) noexcept { return a.t_ == b.t_; }
+
+ protected:
+  void check_done() const {
+    if (t_ == nullptr) throw invalid_state_error("empty task handle");
+    if (!t_->done()) throw invalid_state_error("Result is not set: the task is not done");
+  }
+  detail::task_base* t_ = nullptr;
+};
+
+// What create_task returns (asyncio.Task): any_task plus the result of type T. Await it
+// (`co_await h` copies the result, `co_await std::move(h)` moves it out), cancel it, query it.
+// Use on the loop's thread only, like asyncio.
 template <class T>
-class task_handle {
+class task_handle : public any_task {
  public:
   using promise_type = typename task<T>::promise_type;
 
   task_handle() = default;
-  explicit task_handle(promise_type* p) noexcept : p_(p) {
-    if (p_ != nullptr) p_->add_ref();
-  }
-  task_handle(const task_handle& o) noexcept : task_handle(o.p_) {}
-  task_handle(task_handle&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  task_handle& operator=(task_handle o) noexcept {
-    std::swap(p_, o.p_);
-    return *this;
-  }
-  ~task_handle() {
-    if (p_ != nullptr) p_->release();
-  }
-
-  bool valid() const noexcept { return p_ != nullptr; }
-  bool done() const noexcept { return p_->done(); }
-  bool cancelled() const noexcept { return p_->cancelled(); }
-  // Requests cancellation: aio::cancelled_error is raised at the task's next suspension point
-  // (right away if it is suspended now). False when the task is already done.
-  bool cancel() { return p_->cancel(); }
-  int cancelling() const noexcept { return p_->cancelling(); }
-  int uncancel() noexcept { return p_->uncancel(); }
+  explicit task_handle(promise_type* p) noexcept : any_task(p) {}
 
   // The value; rethrows the task's exception; cancelled_error if cancelled;
   // invalid_state_error while not done.
   decltype(auto) result() const {
     check_done();
     if constexpr (std::is_void_v<T>) {
-      p_->get();
+      promise()->get();
     } else {
-      return static_cast<const T&>(p_->get());
+      return static_cast<const T&>(promise()->get());
     }
-  }
-  // Null when the task succeeded; throws cancelled_error if it was cancelled.
-  std::exception_ptr exception() const {
-    check_done();
-    p_->mark_retrieved();
-    if (p_->cancelled()) std::rethrow_exception(p_->exception_ptr());
-    return p_->exception_ptr();
   }
   // f(const task_handle<T>&) runs on the loop (scheduled with call_soon) once the task is done.
   template <class F>
   void add_done_callback(F f) {
-    p_->add_done_callback([f = std::move(f)](detail::task_base* b) mutable {
+    t_->add_done_callback([f = std::move(f)](detail::task_base* b) mutable {
       f(task_handle(static_cast<promise_type*>(b)));
     });
   }
-  std::string get_name() const { return p_->name(); }
-  void set_name(std::string name) { p_->set_name(std::move(name)); }
-  // Null once the loop is closed.
-  event_loop* get_loop() const noexcept { return p_->loop(); }
-  detail::task_base* base() const noexcept { return p_; }
 
   // Moves the result out (for gather/run of a task nobody else can see).
   auto take_result() {
     check_done();
-    return p_->take();
+    return promise()->take();
   }
 
   // co_await on a task (asyncio's `await task`): cancelling the awaiting task cancels the
@@ -218,14 +246,16 @@ class task_handle {
                                             .on_cancel = &on_cancel,
                                             .describe = &describe,
                                             .awaited = &awaited};
-      if (&detail::running_task() == h_.p_) throw invalid_state_error("a task cannot await itself");
+      if (&detail::running_task() == h_.base()) {
+        throw invalid_state_error("a task cannot await itself");
+      }
       notify = &on_child_done;
-      h_.p_->add_done_listener(*this);
+      h_.base()->add_done_listener(*this);
       park(c, &ops);
     }
     decltype(auto) await_resume() {
       if (cancel_raised()) {
-        if (h_.done()) h_.p_->mark_retrieved();  // asyncio's __wakeup reads the result first
+        if (h_.done()) h_.base()->mark_retrieved();  // asyncio's __wakeup reads the result first
         throw cancelled_error();
       }
       if constexpr (Move || std::is_void_v<T>) {
@@ -238,7 +268,7 @@ class task_handle {
    private:
     static bool forward_cancel(detail::wait_node& n) noexcept {
       try {
-        return static_cast<awaiter&>(n).h_.p_->cancel();
+        return static_cast<awaiter&>(n).h_.cancel();
       } catch (...) {
         return false;
       }
@@ -253,23 +283,15 @@ class task_handle {
       return "task '" + static_cast<const awaiter&>(n).h_.get_name() + "'";
     }
     static void awaited(const detail::wait_node& n, std::vector<detail::task_base*>& out) {
-      out.push_back(static_cast<const awaiter&>(n).h_.p_);
+      out.push_back(static_cast<const awaiter&>(n).h_.base());
     }
     task_handle h_;
   };
   awaiter<false> operator co_await() const& { return awaiter<false>(*this); }
   awaiter<true> operator co_await() && { return awaiter<true>(std::move(*this)); }
 
-  friend bool operator==(const task_handle& a, const task_handle& b) noexcept {
-    return a.p_ == b.p_;
-  }
-
  private:
-  void check_done() const {
-    if (p_ == nullptr) throw invalid_state_error("empty task_handle");
-    if (!p_->done()) throw invalid_state_error("Result is not set: the task is not done");
-  }
-  promise_type* p_ = nullptr;
+  promise_type* promise() const noexcept { return static_cast<promise_type*>(t_); }
 };
 
 template <class T>
@@ -395,3 +417,13 @@ T run(task<T> main, run_options options = {}) {
 }
 
 }  // namespace concur::aio
+
+// Tasks key an unordered_map or set (Python's sets of tasks), typed or not.
+template <>
+struct std::hash<concur::aio::any_task> {
+  std::size_t operator()(const concur::aio::any_task& t) const noexcept {
+    return std::hash<const void*>()(t.base());
+  }
+};
+template <class T>
+struct std::hash<concur::aio::task_handle<T>> : std::hash<concur::aio::any_task> {};
