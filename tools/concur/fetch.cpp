@@ -210,11 +210,14 @@ aio::task<void> attempt_once(http::client_session& session, download& d, const f
   }
   const bool continues = have > 0 && r.status() == 206 && range_starts_at(r, have);
   if (r.status() == 206 && !continues) {
-    // A range that does not start where the part file ends cannot be appended or saved as
-    // the whole file; asking again would get the same answer.
-    d.error = "the server's partial answer (Content-Range: " +
-              std::string(r.headers().get("Content-Range", "none")) + ") does not continue the " +
-              std::to_string(have) + " bytes of " + d.file + ".part";
+    // A part that does not start where the part file ends (or a part nobody asked for)
+    // cannot be appended or saved as the whole file; asking again would get the same answer.
+    const std::string range(r.headers().get("Content-Range", "none"));
+    d.error = have > 0 ? "the server's partial answer (Content-Range: " + range +
+                             ") does not continue the " + std::to_string(have) + " bytes of " +
+                             d.file + ".part"
+                       : "the server answered 206 (Content-Range: " + range +
+                             ") to a request for the whole file";
     co_return;
   }
   if (!d.file.empty() && (r.ok() || continues)) {

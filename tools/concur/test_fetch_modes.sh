@@ -46,6 +46,12 @@ body 300 >"$work/out/$(echo "${base#http://}/badrange/e" | tr ':/' '__').part"
 grep -q "does not continue the 300 bytes" "$work/fetch.err" || fail "the bad range was not named"
 [ "$(ls "$work/out" | grep -c "badrange_e")" -eq 1 ] || fail "badrange/e: expected only its part file"
 ls "$work/out" | grep -q "badrange_e.part$" || fail "the part file of badrange/e was not kept"
+# A 206 to a request without Range is not taken for the whole file either.
+"$concur" fetch --no-progress -o "$work/out" "$base/badrange/f" >"$work/fetch.out" 2>"$work/fetch.err" \
+  && fail "an unasked-for 206 was accepted"
+grep -q "answered 206 (Content-Range: bytes 0-999/1000) to a request for the whole file" \
+  "$work/fetch.err" || fail "the unasked-for 206 was not named"
+ls "$work/out" | grep -q "badrange_f" && fail "an unasked-for 206 left a file"
 
 # --json and -i -: one object per URL on stdout, nothing else there.
 printf '%s\n' "$base/flaky" "# comment" "$base/missing" | "$concur" fetch --json -i - \
