@@ -24,3 +24,16 @@ if("mp" IN_LIST CONCUR_ENABLED_MODULES)
   find_package(cereal REQUIRED)
   list(APPEND CONCUR_PUBLIC_DEPS cereal::cereal)
 endif()
+
+if("mpi" IN_LIST CONCUR_ENABLED_MODULES)
+  # Debian's OpenMPI (openmpi-bin, libopenmpi-dev). The deprecated C++ bindings are skipped:
+  # concur calls the C API, and mpicxx's bindings fail to link outside the mpicxx wrapper.
+  set(MPI_CXX_SKIP_MPICXX ON)
+  find_package(MPI COMPONENTS CXX)
+  if(MPI_CXX_FOUND)
+    list(APPEND CONCUR_PRIVATE_DEPS MPI::MPI_CXX)
+  else()
+    message(STATUS "concur: MPI not found (install openmpi-bin libopenmpi-dev): module mpi left out")
+    list(REMOVE_ITEM CONCUR_ENABLED_MODULES mpi)
+  endif()
+endif()

@@ -6,6 +6,7 @@ set(CONCUR_DEPS_aio futures threading)
 set(CONCUR_DEPS_net aio)
 set(CONCUR_DEPS_http net)
 set(CONCUR_DEPS_mp futures threading)
+set(CONCUR_DEPS_mpi mp)
 
 function(concur_resolve_modules out requested)
   set(result "")

@@ -1,20 +1,25 @@
-# Runs one program and checks its output: the exit status (RC, 0 by default), every EXPECT
+# Runs one program and checks its output: the exit status (RC, 0 by default, or "nonzero"), every EXPECT
 # regex found on stdout, every EXPECT_ERR regex on stderr, no REJECT regex on stdout.
 # Lists arrive joined with "@@" (see concur_example_test).
 string(REPLACE "@@" ";" args "${ARGS}")
 string(REPLACE "@@" ";" expect "${EXPECT}")
 string(REPLACE "@@" ";" reject "${REJECT}")
 string(REPLACE "@@" ";" expect_err "${EXPECT_ERR}")
+string(REPLACE "@@" ";" launcher "${LAUNCHER}")
 if(NOT DEFINED RC OR RC STREQUAL "")
   set(RC 0)
 endif()
-execute_process(COMMAND ${PROGRAM} ${args}
+execute_process(COMMAND ${launcher} ${PROGRAM} ${args}
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 message("${out}")
 if(err)
   message("stderr:\n${err}")
 endif()
-if(NOT rc EQUAL RC)
+if(RC STREQUAL "nonzero")
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "${PROGRAM} exited with 0, expected a failure")
+  endif()
+elseif(NOT rc EQUAL RC)
   message(FATAL_ERROR "${PROGRAM} exited with ${rc}, expected ${RC}")
 endif()
 foreach(re IN LISTS expect)

@@ -41,7 +41,15 @@ constexpr std::size_t prefetch_limit = 32 * 1024;
 // How long a worker whose channel closed gets to finish exiting before it is killed.
 constexpr std::chrono::milliseconds exit_grace{2000};
 
-task_reply decode_reply(std::string&& frame) {
+void fail(pool_task& t, std::exception_ptr e) {
+  task_reply o;
+  o.error = std::move(e);
+  if (t.on_done) t.on_done(std::move(o));
+}
+
+}  // namespace
+
+task_reply reply_from_frame(std::string&& frame) {
   task_reply o;
   if (frame.empty()) {
     o.error = std::make_exception_ptr(error("concur::mp: empty reply from a worker"));
@@ -63,13 +71,6 @@ task_reply decode_reply(std::string&& frame) {
   return o;
 }
 
-void fail(pool_task& t, std::exception_ptr e) {
-  task_reply o;
-  o.error = std::move(e);
-  if (t.on_done) t.on_done(std::move(o));
-}
-
-}  // namespace
 
 process_pool_core::process_pool_core(pool_config cfg) : cfg_(std::move(cfg)) {
   if (cfg_.processes == 0)
@@ -363,7 +364,7 @@ void process_pool_core::fail_all(worker& w, const std::exception_ptr& why) {
 }
 
 void process_pool_core::on_frame(worker& w, std::string frame) {
-  task_reply o = decode_reply(std::move(frame));
+  task_reply o = reply_from_frame(std::move(frame));
   if (w.initializing) {
     w.initializing = false;
     if (o.error) {

@@ -13,6 +13,7 @@
 #include "concur/mp/codec.hpp"
 #include "concur/mp/detail/call.hpp"
 #include "concur/mp/detail/fork_server.hpp"
+#include "concur/mp/detail/process_pool_core.hpp"
 #include "concur/mp/detail/wire.hpp"
 #include "concur/mp/errors.hpp"
 
@@ -50,6 +51,23 @@ std::pair<std::string, std::string> describe_current_exception() {
 
 }  // namespace
 
+bool run_call(invoker_fn inv, std::uintptr_t fn, std::string_view payload, std::string& out,
+              fd_table& fds) {
+  const std::size_t at = out.size();
+  out.push_back(static_cast<char>(reply_status::ok));
+  try {
+    inv(fn, payload, out, fds);
+    return true;
+  } catch (...) {
+    auto [type, message] = describe_current_exception();
+    out.resize(at);
+    out.push_back(static_cast<char>(reply_status::raised));
+    fd_table none;
+    encode_into(out, none, type, message);
+    return false;
+  }
+}
+
 void worker_main(int channel, std::span<const int> extra) {
   fd_table fds;
   fds.in = extra;
@@ -66,20 +84,18 @@ void worker_main(int channel, std::span<const int> extra) {
     if (frame->size() < task_head::size) leave(2);
     const task_head head = task_head::decode(*frame);
     const std::string_view payload = std::string_view(*frame).substr(task_head::size);
-    std::string out(1, static_cast<char>(reply_status::ok));
-    try {
-      const auto inv = reinterpret_cast<invoker_fn>(head.invoker);
-      inv(head.fn, payload, out, fds);
-    } catch (...) {
-      auto [type, message] = describe_current_exception();
-      if (head.kind == task_kind::run) {
-        std::fprintf(stderr, "concur::mp: process %d: uncaught %s: %s\n", ::getpid(), type.c_str(),
-                     message.c_str());
-        leave(1);
+    std::string out;
+    if (!run_call(reinterpret_cast<invoker_fn>(head.invoker), head.fn, payload, out, fds) &&
+        head.kind == task_kind::run) {
+      const task_reply failed = reply_from_frame(std::move(out));
+      try {
+        std::rethrow_exception(failed.error);
+      } catch (const remote_error& e) {
+        std::fprintf(stderr, "concur::mp: process %d: uncaught %s: %s\n", ::getpid(),
+                     e.type_name().c_str(), e.message().c_str());
+      } catch (...) {
       }
-      out.assign(1, static_cast<char>(reply_status::raised));
-      fd_table none;
-      encode_into(out, none, type, message);
+      leave(1);
     }
     if (first) {
       // Descriptors that no argument claimed must not keep a pipe open (EOF would never come).

@@ -275,20 +275,37 @@ class pool {
   std::vector<int> pids() const;
 
  protected:
-  friend class process_pool_executor;
+  template <class Backend>
+  friend class basic_pool_executor;
 
   template <class F, class T>
   using map_result_t = std::invoke_result_t<F&, T&>;
-  // The future under apply_async and process_pool_executor::submit.
+
+  // One call as a task whose reply completes a future: the task under apply_async, and under
+  // the executors' submit (whatever carries it to a worker: this pool or MPI ranks).
   template <class R>
-  concur::future<R> submit_future(detail::prepared_call&& call, async_callbacks<R> callbacks) {
+  static std::pair<detail::pool_task, concur::future<R>> future_task(detail::prepared_call&& call,
+                                                                     async_callbacks<R> callbacks) {
     if constexpr (!std::is_void_v<R>) detail::check_sendable<R>();
     auto p = std::make_shared<concur::promise<R>>();
     concur::future<R> fut = p->get_future();
-    submit_call(
-        std::move(call),
-        [p, cbs = std::move(callbacks)](detail::task_reply&& o) { fulfil(*p, std::move(o), cbs); },
-        [p] { return p->set_running_or_notify_cancel(); }, [fut]() mutable { fut.cancel(); });
+    detail::pool_task t;
+    t.head = {detail::task_kind::call, call.invoker, call.fn};
+    t.payload = std::move(call.payload);
+    t.on_done = [p, cbs = std::move(callbacks)](detail::task_reply&& o) {
+      fulfil(*p, std::move(o), cbs);
+    };
+    t.on_start = [p] { return p->set_running_or_notify_cancel(); };
+    t.on_cancel = [fut]() mutable { fut.cancel(); };
+    return {std::move(t), std::move(fut)};
+  }
+
+  template <class R>
+  concur::future<R> submit_future(detail::prepared_call&& call, async_callbacks<R> callbacks) {
+    auto [task, fut] = future_task<R>(std::move(call), std::move(callbacks));
+    std::vector<detail::pool_task> v;
+    v.push_back(std::move(task));
+    submit_tasks(std::move(v));
     return fut;
   }
 

@@ -108,29 +108,30 @@ class chunked_map_results {
   std::size_t pos_ = 0;
 };
 
-// concurrent.futures.ProcessPoolExecutor with thread_pool_executor's interface (it satisfies
-// the concur::executor concept), so moving work from threads to processes is a one-type change.
-// The functions must be plain functions or captureless lambdas; arguments and results must be
-// sendable. A worker crash fails only its future (process_crashed_error), not the executor.
-// The destructor is shutdown(true).
-class process_pool_executor {
+// The executor's front (submit, map, starmap, shutdown) is written once over what carries the
+// tasks to workers, the Backend: mp::pool (processes of this machine) or mpi's ranks. A Backend
+// has submit_tasks(std::vector<detail::pool_task>), close(), cancel_pending(), join(), size().
+// concurrent.futures.Executor over worker processes, with thread_pool_executor's interface (it
+// satisfies the concur::executor concept), so moving work from threads to processes, or to
+// other machines, is a one-type change. The functions must be plain functions or captureless
+// lambdas; arguments and results must be sendable. The destructor is shutdown(true).
+template <class Backend>
+class basic_pool_executor {
  public:
-  // max_workers = 0 means cpu_count(), as Python's default.
-  explicit process_pool_executor(std::size_t max_workers = 0, pool_options options = {})
-      : pool_(max_workers, options) {}
-  process_pool_executor(std::size_t max_workers, initializer init, pool_options options = {})
-      : pool_(max_workers, std::move(init), options) {}
-  process_pool_executor(const process_pool_executor&) = delete;
-  process_pool_executor& operator=(const process_pool_executor&) = delete;
-  ~process_pool_executor() { shutdown(true); }
+  basic_pool_executor(const basic_pool_executor&) = delete;
+  basic_pool_executor& operator=(const basic_pool_executor&) = delete;
+  ~basic_pool_executor() { shutdown(true); }
 
   // Executor.submit; executor_shutdown_error after shutdown().
   template <class F, class... Args>
   auto submit(F f, Args&&... args) {
-    const checked_lock lock(m_);
-    if (shut_down_) throw executor_shutdown_error();
     using R = detail::call_result_t<F, detail::send_type_t<Args>...>;
-    return pool_.submit_future<R>(detail::prepare_call(false, f, std::forward<Args>(args)...), {});
+    auto [task, fut] =
+        pool::future_task<R>(detail::prepare_call(false, f, std::forward<Args>(args)...), {});
+    std::vector<detail::pool_task> tasks;
+    tasks.push_back(std::move(task));
+    submit_tasks(std::move(tasks));
+    return std::move(fut);
   }
 
   // Executor.map(fn, *iterables): in step over the ranges, stopping at the shortest.
@@ -152,25 +153,47 @@ class process_pool_executor {
     return map_chunked(options, f, ranges...);
   }
 
+  // mpi4py.futures' starmap(fn, iterable, timeout=..., chunksize=...): each item is a tuple
+  // (or pair) of arguments, applied to f; the results in order, lazily.
+  template <class F, std::ranges::input_range R>
+  auto starmap(F f, const R& items, map_options options = {}) {
+    using T = std::remove_cvref_t<std::ranges::range_reference_t<const R>>;
+    return map_items<F, T, true>(options, f, [&](auto&& emit) {
+      for (auto&& x : items) emit(T(x));
+    });
+  }
+
   // Executor.shutdown: no new work; cancel_futures cancels what no worker has started; wait
-  // blocks until the workers have finished and exited. Safe to call more than once.
+  // blocks until the workers have finished the work already started. Safe to call more than
+  // once.
   void shutdown(bool wait = true, bool cancel_futures = false) {
     {
       const checked_lock lock(m_);
       if (!shut_down_) {
         shut_down_ = true;
-        pool_.close();
+        backend_.close();
       }
     }
-    if (cancel_futures) pool_.cancel_pending();
-    if (wait) pool_.join();
+    if (cancel_futures) backend_.cancel_pending();
+    if (wait) backend_.join();
   }
 
-  std::size_t max_workers() const noexcept { return pool_.size(); }
-  // The workers' current pids.
-  std::vector<int> pids() const { return pool_.pids(); }
+  std::size_t max_workers() const noexcept { return backend_.size(); }
+
+ protected:
+  template <class... A>
+  explicit basic_pool_executor(std::in_place_t, A&&... args)
+      : backend_(std::forward<A>(args)...) {}
+  Backend& backend() noexcept { return backend_; }
+  const Backend& backend() const noexcept { return backend_; }
 
  private:
+  void submit_tasks(std::vector<detail::pool_task> tasks) {
+    const checked_lock lock(m_);
+    if (shut_down_) throw executor_shutdown_error();
+    backend_.submit_tasks(std::move(tasks));
+  }
+
   template <class F, class... Rs>
   auto map_impl(std::optional<concur::clock::time_point> deadline, F f, const Rs&... ranges) {
     using R =
@@ -184,15 +207,25 @@ class process_pool_executor {
 
   template <class F, class... Rs>
   auto map_chunked(map_options options, F f, const Rs&... ranges) {
-    using R =
-        detail::call_result_t<F, detail::send_type_t<std::ranges::range_reference_t<const Rs>>...>;
     using T = chunk_item_t<detail::send_type_t<std::ranges::range_reference_t<const Rs>>...>;
+    return map_items<F, T, (sizeof...(Rs) > 1)>(options, f, [&](auto&& emit) {
+      concur::detail::for_each_in_step(
+          [&](auto&&... xs) { emit(T(std::forward<decltype(xs)>(xs)...)); }, ranges...);
+    });
+  }
+
+  // The items, chunksize at a time, as tasks that each complete one future of a vector of
+  // results; `star` applies f to each item's tuple of arguments. `produce(emit)` calls emit(T)
+  // once an item, in order.
+  template <class F, class T, bool star, class Produce>
+  auto map_items(map_options options, F f, Produce&& produce) {
+    using R = item_result_t<F, T, star>;
     static_assert(!std::is_void_v<R>, "concur::mp: map needs a function that returns a value");
     detail::check_callable<F>();
     detail::check_sendable<T>();
     detail::check_sendable<R>();
     if (options.chunksize == 0)
-      throw value_error("process_pool_executor::map: chunksize must be at least 1");
+      throw value_error("map: chunksize must be at least 1");
     std::optional<concur::clock::time_point> deadline;
     if (options.timeout) deadline = concur::deadline_after(*options.timeout);
     std::vector<concur::future<std::vector<R>>> futures;
@@ -202,25 +235,30 @@ class process_pool_executor {
       std::vector<T> chunk;
       chunk.reserve(std::min(options.chunksize, std::size_t{1} << 16));
       auto flush = [&] {
-        tasks.push_back(chunk_task<F, T, R, sizeof...(Rs) == 1>(f, chunk, futures));
+        tasks.push_back(chunk_task<F, T, R, star>(f, chunk, futures));
         chunk.clear();
       };
-      concur::detail::for_each_in_step(
-          [&](auto&&... xs) {
-            chunk.push_back(T(std::forward<decltype(xs)>(xs)...));
-            ++items;
-            if (chunk.size() == options.chunksize) flush();
-          },
-          ranges...);
+      produce([&](T&& item) {
+        chunk.push_back(std::move(item));
+        ++items;
+        if (chunk.size() == options.chunksize) flush();
+      });
       if (!chunk.empty()) flush();
     }
-    {
-      const checked_lock lock(m_);
-      if (shut_down_) throw executor_shutdown_error();
-      pool_.submit_tasks(std::move(tasks));
-    }
+    submit_tasks(std::move(tasks));
     return chunked_map_results<R>(std::move(futures), items, deadline);
   }
+
+  template <class F, class T, bool star>
+  struct item_result {
+    using type = std::invoke_result_t<F&, T&>;
+  };
+  template <class F, class T>
+  struct item_result<F, T, true> {
+    using type = decltype(std::apply(std::declval<F&>(), std::declval<T>()));
+  };
+  template <class F, class T, bool star>
+  using item_result_t = typename item_result<F, T, star>::type;
 
   // One item of a chunk: the item itself for one range, a tuple of one item each for several
   // (the worker applies f to it as starmap does).
@@ -229,14 +267,14 @@ class process_pool_executor {
       std::conditional_t<sizeof...(A) == 1, std::tuple_element_t<0, std::tuple<A...>>,
                          std::tuple<A...>>;
 
-  template <class F, class T, class R, bool one_range>
+  template <class F, class T, class R, bool star>
   static detail::pool_task chunk_task(F f, const std::vector<T>& chunk,
                                       std::vector<concur::future<std::vector<R>>>& futures) {
     detail::invoker_fn inv = nullptr;
-    if constexpr (one_range) {
-      inv = &detail::map_invoker<F, T>;
-    } else {
+    if constexpr (star) {
       inv = &detail::starmap_invoker<F, T>;
+    } else {
+      inv = &detail::map_invoker<F, T>;
     }
     auto p = std::make_shared<concur::promise<std::vector<R>>>();
     futures.push_back(p->get_future());
@@ -271,9 +309,23 @@ class process_pool_executor {
     }
   }
 
-  pool pool_;
+  Backend backend_;
   checked_mutex m_;
   bool shut_down_ CONCUR_GUARDED_BY(m_) = false;
+};
+
+// concurrent.futures.ProcessPoolExecutor: the workers are processes of this machine (mp::pool).
+// A worker crash fails only its future (process_crashed_error), not the executor.
+class process_pool_executor : public basic_pool_executor<pool> {
+ public:
+  // max_workers = 0 means cpu_count(), as Python's default.
+  explicit process_pool_executor(std::size_t max_workers = 0, pool_options options = {})
+      : basic_pool_executor(std::in_place, max_workers, options) {}
+  process_pool_executor(std::size_t max_workers, initializer init, pool_options options = {})
+      : basic_pool_executor(std::in_place, max_workers, std::move(init), options) {}
+
+  // The workers' current pids.
+  std::vector<int> pids() const { return backend().pids(); }
 };
 
 }  // namespace concur::mp

@@ -67,6 +67,11 @@ F function_from_word(std::uintptr_t word) noexcept {
 using invoker_fn = void (*)(std::uintptr_t fn, std::string_view in, std::string& out,
                             fd_table& fds);
 
+// Runs one call in a worker: appends reply_status::ok and the result to `out`, or, when the
+// function throws, reply_status::raised and the exception's type name and message (false).
+bool run_call(invoker_fn inv, std::uintptr_t fn, std::string_view payload, std::string& out,
+              fd_table& fds);
+
 template <class F, class... A>
 using call_result_t = std::invoke_result_t<F&, A&&...>;
 

@@ -33,6 +33,10 @@ struct task_reply {
   }
 };
 
+// A worker's reply as the program receives it: the result, or the exception it raised as
+// mp::remote_error (run_call writes the other side).
+task_reply reply_from_frame(std::string&& frame);
+
 struct pool_task {
   task_head head{};
   std::string payload;

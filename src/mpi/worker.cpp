@@ -1,0 +1,63 @@
+// A worker rank: receive a task from rank 0, run it, send the reply; until rank 0 says exit.
+#include <cstring>
+#include <string>
+
+#include "concur/mp/detail/call.hpp"
+#include "concur/mp/detail/wire.hpp"
+#include "internal.hpp"
+
+namespace concur::mpi::detail {
+
+namespace {
+
+// Runs one task message; `out` receives run_call's reply and then the task's id.
+void run_task(code_table& codes, std::string_view message, std::string& out) {
+  out.clear();
+  std::uint64_t id = 0;  // the header's first word, read apart so a short message still answers
+  if (message.size() >= sizeof id) std::memcpy(&id, message.data(), sizeof id);
+  try {
+    const task_header head = task_header::decode(message);
+    const auto inv = reinterpret_cast<mp::detail::invoker_fn>(codes.address(head.invoker));
+    const std::uintptr_t fn = codes.address(head.fn);
+    if (inv == nullptr) throw error("concur::mpi: a task without its invoker");
+    mp::detail::fd_table none;
+    mp::detail::run_call(inv, fn, message.substr(task_header::size), out, none);
+  } catch (const error& e) {
+    // The task could not be found here: rank 0 gets it as the task's exception.
+    out.assign(1, static_cast<char>(mp::detail::reply_status::raised));
+    mp::detail::fd_table none;
+    mp::detail::encode_into(out, none, std::string("concur::mpi::error"), std::string(e.what()));
+  }
+  out.append(reinterpret_cast<const char*>(&id), sizeof id);
+}
+
+}  // namespace
+
+void serve_tasks(MPI_Comm comm) {
+  code_table codes;
+  std::string in;
+  std::string out;
+  idle_backoff idle(std::chrono::milliseconds{1});
+  for (;;) {
+    int ready = 0;
+    MPI_Status status;
+    check_mpi(MPI_Iprobe(0, MPI_ANY_TAG, comm, &ready, &status), "MPI_Iprobe");
+    if (ready == 0) {
+      idle.pause();
+      continue;
+    }
+    idle.reset();
+    int count = 0;
+    check_mpi(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count");
+    in.resize(static_cast<std::size_t>(count));
+    check_mpi(MPI_Recv(in.data(), count, MPI_BYTE, 0, status.MPI_TAG, comm, MPI_STATUS_IGNORE),
+              "MPI_Recv");
+    if (status.MPI_TAG == exit_tag) return;
+    run_task(codes, in, out);
+    // Blocking is safe here: rank 0's progress thread never blocks, it always receives.
+    check_mpi(MPI_Send(out.data(), mpi_count(out.size()), MPI_BYTE, 0, reply_tag, comm),
+              "MPI_Send");
+  }
+}
+
+}  // namespace concur::mpi::detail
