@@ -71,7 +71,6 @@ task_reply reply_from_frame(std::string&& frame) {
   return o;
 }
 
-
 process_pool_core::process_pool_core(pool_config cfg) : cfg_(std::move(cfg)) {
   if (cfg_.processes == 0)
     throw std::invalid_argument("concur::mp: a pool needs at least one process");

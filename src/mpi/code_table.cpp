@@ -140,8 +140,8 @@ std::vector<int> ranks_with_other_executable(MPI_Comm comm) {
 std::string other_executable_message(const std::vector<int>& ranks) {
   std::string list;
   for (int r : ranks) list += (list.empty() ? "" : ", ") + std::to_string(r);
-  return "concur::mpi: rank" + std::string(ranks.size() > 1 ? "s " : " ") + list +
-         " run" + (ranks.size() > 1 ? "" : "s") +
+  return "concur::mpi: rank" + std::string(ranks.size() > 1 ? "s " : " ") + list + " run" +
+         (ranks.size() > 1 ? "" : "s") +
          " a different executable than rank 0 (or one without an ELF build-id): functions are "
          "named by their offset in the executable, so every rank must run the same build of "
          "the same program";

@@ -120,8 +120,8 @@ std::shared_ptr<rank_pool> mpi_engine::spawn(std::size_t workers) {
     argv.push_back(nullptr);
     MPI_Comm inter = MPI_COMM_NULL;
     std::vector<int> codes(workers, MPI_SUCCESS);
-    check_mpi(MPI_Comm_spawn(exe.c_str(), argv.data(), static_cast<int>(workers), MPI_INFO_NULL,
-                             0, MPI_COMM_SELF, &inter, codes.data()),
+    check_mpi(MPI_Comm_spawn(exe.c_str(), argv.data(), static_cast<int>(workers), MPI_INFO_NULL, 0,
+                             MPI_COMM_SELF, &inter, codes.data()),
               "MPI_Comm_spawn");
     check_mpi(MPI_Comm_set_errhandler(inter, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     MPI_Comm comm = MPI_COMM_NULL;
@@ -164,8 +164,9 @@ void mpi_engine::cancel_pending(rank_pool& pool, rank_client& client) {
   std::vector<queued_mpi_task> dropped;
   {
     const checked_lock lock(m_);
-    auto keep = std::stable_partition(pool.pending.begin(), pool.pending.end(),
-                                      [&](const queued_mpi_task& q) { return q.owner.get() != &client; });
+    auto keep =
+        std::stable_partition(pool.pending.begin(), pool.pending.end(),
+                              [&](const queued_mpi_task& q) { return q.owner.get() != &client; });
     std::move(keep, pool.pending.end(), std::back_inserter(dropped));
     pool.pending.erase(keep, pool.pending.end());
   }
@@ -190,7 +191,9 @@ bool mpi_engine::must_abort() {
 }
 
 void mpi_engine::run() noexcept {
-  idle_backoff idle(std::chrono::microseconds{200});
+  // While tasks run, a reply is noticed within 50 us once the first 300 us have passed (a
+  // reply inside them at once): bench_mpi_pool's figures on 2 cores chose these.
+  idle_backoff idle(std::chrono::microseconds{300}, std::chrono::microseconds{50});
   std::vector<std::pair<rank_pool*, queued_mpi_task>> assigned;
   std::vector<command*> commands;
   for (;;) {
@@ -266,11 +269,11 @@ void mpi_engine::start(rank_pool& pool, queued_mpi_task q) {
     finished(*q.owner);  // cancelled while it waited: nothing to send
     return;
   }
-  const std::size_t usable = std::min(pool.workers.size(), std::max<std::size_t>(q.owner->workers, 1));
-  auto w = std::min_element(pool.workers.begin(), pool.workers.begin() + static_cast<std::ptrdiff_t>(usable),
-                            [](const worker_rank& a, const worker_rank& b) {
-                              return a.tasks.size() < b.tasks.size();
-                            });
+  const std::size_t usable =
+      std::min(pool.workers.size(), std::max<std::size_t>(q.owner->workers, 1));
+  auto w = std::min_element(
+      pool.workers.begin(), pool.workers.begin() + static_cast<std::ptrdiff_t>(usable),
+      [](const worker_rank& a, const worker_rank& b) { return a.tasks.size() < b.tasks.size(); });
   inflight_mpi_task f;
   f.message.reserve(task_header::size + q.task.payload.size());
   q.head.encode_into(f.message);
@@ -278,8 +281,8 @@ void mpi_engine::start(rank_pool& pool, queued_mpi_task q) {
   q.task.payload = std::string();
   f.q = std::move(q);
   try {
-    check_mpi(MPI_Isend(f.message.data(), mpi_count(f.message.size()), MPI_BYTE, w->rank,
-                        task_tag, pool.comm, &f.request),
+    check_mpi(MPI_Isend(f.message.data(), mpi_count(f.message.size()), MPI_BYTE, w->rank, task_tag,
+                        pool.comm, &f.request),
               "MPI_Isend");
   } catch (...) {
     rank_client& owner = *f.q.owner;
@@ -345,8 +348,7 @@ bool mpi_engine::receive_replies(rank_pool& pool) {
       check_mpi(MPI_Wait(&f.request, MPI_STATUS_IGNORE), "MPI_Wait");
     if (id != f.q.head.id)
       throw error("concur::mpi: rank " + std::to_string(w.rank) + " answered task " +
-                  std::to_string(id) + " while task " + std::to_string(f.q.head.id) +
-                  " was due");
+                  std::to_string(id) + " while task " + std::to_string(f.q.head.id) + " was due");
     finish(f.q.task, mp::detail::reply_from_frame(std::move(reply)), *f.q.owner);
   }
 }
@@ -386,8 +388,7 @@ void mpi_engine::break_pool(rank_pool& pool, const std::exception_ptr& why, bool
     }
     w.tasks.clear();
   }
-  for (queued_mpi_task& q : pending)
-    finish(q.task, mp::detail::task_reply{{}, err}, *q.owner);
+  for (queued_mpi_task& q : pending) finish(q.task, mp::detail::task_reply{{}, err}, *q.owner);
 }
 
 void mpi_engine::finish(mp::detail::pool_task& task, mp::detail::task_reply&& reply,

@@ -76,21 +76,25 @@ std::vector<int> ranks_with_other_executable(MPI_Comm comm);
 // The message for those ranks.
 std::string other_executable_message(const std::vector<int>& ranks);
 
-// Idle waiting without a wake-up source: MPI offers no descriptor to sleep on, so an idle
-// loop spins (yielding the core) for about a millisecond, then sleeps in growing steps.
+// Idle waiting without a wake-up source: MPI offers no descriptor to sleep on, so an idle loop
+// yields the core for a moment (a reply or the next task usually arrives within it), then
+// sleeps in doubling steps up to `cap`, so that a rank waiting on long tasks leaves the cores
+// to the ranks that compute.
 class idle_backoff {
  public:
-  explicit idle_backoff(std::chrono::microseconds cap) : cap_(cap) {}
+  idle_backoff(std::chrono::microseconds spin_for, std::chrono::microseconds cap)
+      : spin_for_(spin_for), cap_(cap) {}
   void pause();
   void reset() noexcept {
-    spins_ = 0;
+    idle_ = false;
     sleep_ = std::chrono::microseconds{0};
   }
-  bool sleeping() const noexcept { return sleep_.count() > 0; }
 
  private:
+  std::chrono::microseconds spin_for_;
   std::chrono::microseconds cap_;
-  unsigned spins_ = 0;
+  bool idle_ = false;
+  std::chrono::steady_clock::time_point idle_since_{};
   std::chrono::microseconds sleep_{0};
 };
 

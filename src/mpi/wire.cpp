@@ -15,9 +15,9 @@ void check_mpi(int rc, const char* call) {
   char text[MPI_MAX_ERROR_STRING] = {};
   int len = 0;
   if (MPI_Error_string(rc, text, &len) != MPI_SUCCESS) len = 0;
-  throw error(std::string("concur::mpi: ") + call + " failed: " +
-              (len > 0 ? std::string(text, static_cast<std::size_t>(len))
-                       : "error " + std::to_string(rc)));
+  throw error(
+      std::string("concur::mpi: ") + call + " failed: " +
+      (len > 0 ? std::string(text, static_cast<std::size_t>(len)) : "error " + std::to_string(rc)));
 }
 
 int mpi_count(std::size_t bytes) {
@@ -41,15 +41,16 @@ task_header task_header::decode(std::string_view in) {
 }
 
 void idle_backoff::pause() {
-  // About a millisecond of yields keeps back-to-back tasks at MPI's latency; after that the
-  // loop sleeps, doubling up to the cap, so an idle rank costs next to no CPU.
-  constexpr unsigned spin_rounds = 2000;
-  if (spins_ < spin_rounds) {
-    ++spins_;
+  const auto now = std::chrono::steady_clock::now();
+  if (!idle_) {
+    idle_ = true;
+    idle_since_ = now;
+  }
+  if (now - idle_since_ < spin_for_) {
     sched_yield();
     return;
   }
-  sleep_ = sleep_.count() == 0 ? std::chrono::microseconds{2} : std::min(sleep_ * 2, cap_);
+  sleep_ = sleep_.count() == 0 ? std::chrono::microseconds{5} : std::min(sleep_ * 2, cap_);
   std::this_thread::sleep_for(sleep_);
 }
 

@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 namespace {
 
 int square(int x) { return x * x; }
+bool is_odd(int x) { return x % 2 != 0; }
 int add(int a, int b) { return a + b; }
 int own_pid(int) { return static_cast<int>(::getpid()); }
 int sleep_ms(int ms) {
@@ -88,9 +89,15 @@ TEST(MpiStatic, MapKeepsOrderWithAndWithoutChunks) {
   auto results = ex.map({.chunksize = 100}, square, xs);
   EXPECT_EQ(results.size(), xs.size());
   // In step over two ranges, stopping at the shorter one (Python's zip).
-  EXPECT_EQ(collect(ex.map({.chunksize = 2}, add, std::vector<int>{1, 2, 3}, std::vector<int>{10, 20})),
-            (std::vector<int>{11, 22}));
+  EXPECT_EQ(
+      collect(ex.map({.chunksize = 2}, add, std::vector<int>{1, 2, 3}, std::vector<int>{10, 20})),
+      (std::vector<int>{11, 22}));
   EXPECT_TRUE(collect(ex.map({.chunksize = 5}, square, std::vector<int>{})).empty());
+  // Results that std::vector<bool> packs come back by value.
+  std::vector<bool> odd;
+  for (bool b : ex.map({.chunksize = 3}, is_odd, iota(10))) odd.push_back(b);
+  EXPECT_EQ(odd,
+            (std::vector<bool>{false, true, false, true, false, true, false, true, false, true}));
 }
 
 TEST(MpiStatic, MapRejectsChunksizeZero) {

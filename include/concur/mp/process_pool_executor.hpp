@@ -38,10 +38,11 @@ class chunked_map_results {
    public:
     using value_type = R;
     using difference_type = std::ptrdiff_t;
-    using reference = const R&;
+    // std::vector<bool> holds no bools to refer to: those results come by value.
+    using reference = std::conditional_t<std::is_same_v<R, bool>, bool, const R&>;
 
     iterator() = default;
-    const R& operator*() const { return owner_->current(); }
+    reference operator*() const { return owner_->current(); }
     iterator& operator++() {
       owner_->advance();
       return *this;
@@ -79,7 +80,7 @@ class chunked_map_results {
  private:
   // Chunks are never empty, so the end is known without waiting for one.
   bool at_end() const noexcept { return pos_ >= buf_.size() && taken_ == chunks_.size(); }
-  const R& current() {
+  typename iterator::reference current() {
     load();
     return buf_[pos_];
   }
@@ -182,8 +183,7 @@ class basic_pool_executor {
 
  protected:
   template <class... A>
-  explicit basic_pool_executor(std::in_place_t, A&&... args)
-      : backend_(std::forward<A>(args)...) {}
+  explicit basic_pool_executor(std::in_place_t, A&&... args) : backend_(std::forward<A>(args)...) {}
   Backend& backend() noexcept { return backend_; }
   const Backend& backend() const noexcept { return backend_; }
 
@@ -224,8 +224,7 @@ class basic_pool_executor {
     detail::check_callable<F>();
     detail::check_sendable<T>();
     detail::check_sendable<R>();
-    if (options.chunksize == 0)
-      throw value_error("map: chunksize must be at least 1");
+    if (options.chunksize == 0) throw value_error("map: chunksize must be at least 1");
     std::optional<concur::clock::time_point> deadline;
     if (options.timeout) deadline = concur::deadline_after(*options.timeout);
     std::vector<concur::future<std::vector<R>>> futures;
