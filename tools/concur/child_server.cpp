@@ -11,6 +11,7 @@
 #include <chrono>
 #include <concur/futures/errors.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -24,6 +25,18 @@ std::string self_exe() {
   const ssize_t n = readlink("/proc/self/exe", buf.data(), buf.size() - 1);
   if (n <= 0) throw concur::error("lab: cannot find this program's path in /proc/self/exe");
   return std::string(buf.data(), std::size_t(n));
+}
+
+// This environment without what marks an MPI rank (OMPI_*, PMIX_*): the mock API is a plain
+// child process even when the lab runs under mpiexec, so it must not start MPI itself.
+std::vector<std::string> environment_without_mpi() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view v(*e);
+    if (v.starts_with("OMPI_") || v.starts_with("PMIX_")) continue;
+    env.emplace_back(v);
+  }
+  return env;
 }
 
 bool reap(pid_t pid, std::chrono::milliseconds within) {
@@ -52,7 +65,11 @@ child_server::child_server(double latency_ms) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  const int rc = posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  std::vector<std::string> env_strings = environment_without_mpi();
+  std::vector<char*> env;
+  for (auto& e : env_strings) env.push_back(e.data());
+  env.push_back(nullptr);
+  const int rc = posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
   if (rc != 0) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <concur/aio.hpp>
+#include <concur/config.hpp>
 #include <concur/futures.hpp>
 #include <concur/http.hpp>
 #include <concur/mp.hpp>
@@ -22,7 +23,20 @@
 #include "url_file.hpp"
 #include "usage_sampler.hpp"
 
+#if CONCUR_HAS_MPI
+#include <concur/mpi.hpp>
+#endif
+
 namespace concur_cli {
+
+#if CONCUR_HAS_MPI
+using cluster_pool = concur::mpi_pool_executor;
+std::string cluster_label(const cluster_pool& ranks) {
+  return "cluster (" + std::to_string(ranks.max_workers()) + " MPI ranks)";
+}
+#else
+struct cluster_pool {};  // built without MPI: no cluster row
+#endif
 
 bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
 bool stdout_is_terminal() { return isatty(STDOUT_FILENO) == 1; }
@@ -119,7 +133,7 @@ concur::aio::task<std::vector<fetch_result>> fetch_all(std::vector<std::string> 
 }
 
 job_result io_job(const lab_options& opt, const std::vector<std::string>& urls, pid_t server_pid,
-                  const std::string& what, progress_line& progress) {
+                  const std::string& what, progress_line& progress, cluster_pool* ranks) {
   job_result job;
   job.id = "io";
   job.title = "I/O-bound: " + what + " = " + std::to_string(urls.size()) + " GET requests";
@@ -152,6 +166,20 @@ job_result io_job(const lab_options& opt, const std::vector<std::string>& urls, 
         return summarize_fetches(r);
       }));
 
+#if CONCUR_HAS_MPI
+  if (ranks != nullptr) {
+    progress.show("lab: I/O job, MPI ranks...");
+    job.models.push_back(measure(model_kind::cluster, cluster_label(*ranks), server_pid, [&] {
+      std::vector<fetch_result> r;
+      for (const fetch_result& f : ranks->map({.chunksize = 1}, fetch_blocking, urls))
+        r.push_back(f);
+      return summarize_fetches(r);
+    }));
+  }
+#else
+  (void)ranks;
+#endif
+
   progress.show("lab: I/O job, coroutines...");
   const std::string limit =
       opt.concurrency ? "semaphore " + std::to_string(opt.concurrency) : "one session";
@@ -182,7 +210,8 @@ concur::aio::task<std::uint64_t> count_primes_gathered(
   co_return total;
 }
 
-job_result cpu_job(const lab_options& opt, unsigned cores, progress_line& progress) {
+job_result cpu_job(const lab_options& opt, unsigned cores, progress_line& progress,
+                   cluster_pool* ranks) {
   job_result job;
   job.id = "cpu";
   job.title = "CPU-bound: count the primes in [" + std::to_string(opt.primes_lo) + ", " +
@@ -222,6 +251,19 @@ job_result cpu_job(const lab_options& opt, unsigned cores, progress_line& progre
     return checked(total);
   }));
 
+#if CONCUR_HAS_MPI
+  if (ranks != nullptr) {
+    progress.show("lab: CPU job, MPI ranks...");
+    job.models.push_back(measure(model_kind::cluster, cluster_label(*ranks), -1, [&] {
+      std::uint64_t total = 0;
+      for (const std::uint64_t v : ranks->map({.chunksize = 1}, count_primes, chunks)) total += v;
+      return checked(total);
+    }));
+  }
+#else
+  (void)ranks;
+#endif
+
   progress.show("lab: CPU job, coroutines...");
   job.models.push_back(measure(model_kind::coroutines, "coroutines (one loop)", -1, [&] {
     return checked(concur::aio::run(count_primes_gathered(chunks)));
@@ -244,6 +286,14 @@ int run_lab(const lab_options& opt) {
   lab.cores = unsigned(concur::mp::cpu_count());
   lab.date = today_utc();
   progress_line progress(opt.progress);
+  // Made once for both jobs: spawning ranks takes about half a second, not part of a row.
+  std::optional<cluster_pool> ranks;
+#if CONCUR_HAS_MPI
+  if (opt.mpi_ranks > 0 || opt.mpi_world) {
+    progress.show("lab: starting the MPI ranks...");
+    ranks.emplace(opt.mpi_ranks);
+  }
+#endif
 
   if (opt.only.empty() || opt.only == "io") {
     std::vector<std::string> urls;
@@ -266,9 +316,11 @@ int run_lab(const lab_options& opt) {
       what = "6 endpoints x " + std::to_string(opt.rounds) + " rounds on the mock API (" + latency +
              " latency)";
     }
-    lab.jobs.push_back(io_job(opt, urls, server ? server->pid() : -1, what, progress));
+    lab.jobs.push_back(
+        io_job(opt, urls, server ? server->pid() : -1, what, progress, ranks ? &*ranks : nullptr));
   }
-  if (opt.only.empty() || opt.only == "cpu") lab.jobs.push_back(cpu_job(opt, lab.cores, progress));
+  if (opt.only.empty() || opt.only == "cpu")
+    lab.jobs.push_back(cpu_job(opt, lab.cores, progress, ranks ? &*ranks : nullptr));
   progress.clear();
   lab.advice = advise(lab);
 

@@ -1,15 +1,29 @@
 // concur: the classic "sequential vs threads vs processes vs coroutines" experiment, run for
 // real (lab), the mock API it runs against (serve), and a concurrent downloader (fetch).
 #include <CLI/CLI.hpp>
+#include <concur/config.hpp>
 #include <concur/version.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 
 #include "options.hpp"
 
+#if CONCUR_HAS_MPI
+#include <concur/mpi.hpp>
+#endif
+
 namespace {
+
+// Started by mpiexec, or spawned by an MPI job (the lab's --mpi ranks): OpenMPI and PMIx name
+// the rank in the environment. Only then is MPI initialized, so that a plain `concur` never
+// pays for it.
+bool started_by_mpi() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMIX_RANK") != nullptr;
+}
 
 const char* const commands[] = {"lab", "serve", "fetch"};
 
@@ -98,6 +112,18 @@ int usage_error(const std::string& where, const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if CONCUR_HAS_MPI
+  // Ranks other than 0 (and spawned ranks) serve the lab's cluster rows from here, and exit.
+  std::optional<concur::mpi::session> mpi_session;
+  if (started_by_mpi()) {
+    try {
+      mpi_session.emplace(concur::mpi::init(argc, argv));
+    } catch (const std::exception& e) {
+      std::cerr << "concur: error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+#endif
   CLI::App app{
       "concur: Python's concurrency toolkit in C++, and the experiment that compares it.\n"
       "Run 'concur lab' to time sequential, threads, processes and coroutines here."};
@@ -135,6 +161,13 @@ int main(int argc, char** argv) {
        "FILE");
   bool lab_no_progress = false;
   lab_cmd->add_flag("--no-progress", lab_no_progress, "never show progress");
+#if CONCUR_HAS_MPI
+  number(*lab_cmd, "--mpi", lab.mpi_ranks,
+         "add a cluster row: both jobs on N spawned MPI ranks (under mpiexec -n N+1 the row "
+         "uses the job's ranks without it)",
+         0u, 1024u);
+  lab.mpi_world = mpi_session && mpi_session->mode() == concur::mpi::launch_mode::static_ranks;
+#endif
 
   concur_cli::serve_options serve;
   auto* serve_cmd = app.add_subcommand(

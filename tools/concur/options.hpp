@@ -19,7 +19,9 @@ struct lab_options {
   std::uint64_t primes_lo = 10'000'000, primes_hi = 13'000'000;
   bool json = false;
   std::string svg_file;
-  bool progress = true;  // shown only when stderr is a terminal
+  bool progress = true;    // shown only when stderr is a terminal
+  unsigned mpi_ranks = 0;  // --mpi N: a cluster row on N spawned MPI ranks
+  bool mpi_world = false;  // rank 0 of `mpiexec -n N` (N > 1): a cluster row on the others
 };
 
 struct serve_options {

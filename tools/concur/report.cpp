@@ -19,6 +19,8 @@ std::string_view to_string(model_kind kind) {
       return "processes";
     case model_kind::coroutines:
       return "coroutines";
+    case model_kind::cluster:
+      return "cluster";
   }
   return "?";
 }
@@ -244,6 +246,15 @@ std::vector<std::string> advise(const lab_result& lab) {
             "): one loop runs one piece of code at a time, so they cannot use a second "
             "core for CPU work; hand it to threads with to_thread().");
     }
+    const auto* clu = job.find(model_kind::cluster);
+    if (clu && seq && clu->failed == 0)
+      advice.push_back(
+          std::string(job.id == "io" ? "I/O-bound" : "CPU-bound") + ": the MPI ranks reached " +
+          times(job.speedup(*clu)) +
+          (pro ? " (processes on this machine: " + times(job.speedup(*pro)) + ")" : "") +
+          ". The same executor interface runs over ranks on many machines: worth it when the "
+          "work outgrows one; on one machine it only adds a message per task (its CPU and "
+          "memory columns count rank 0 alone).");
     if (best)
       advice.push_back(std::string("Fastest for the ") +
                        (job.id == "io" ? "I/O-bound" : "CPU-bound") + " job: " + best->label +
@@ -309,7 +320,7 @@ std::string xml_escape(const std::string& s) {
 
 std::string to_svg(const lab_result& lab) {
   constexpr int width = 760, label_w = 230, bar_w = 380, row_h = 26, title_h = 34;
-  static constexpr const char* colors[] = {"#8c8c8c", "#3b7dd8", "#d8843b", "#3bb273"};
+  static constexpr const char* colors[] = {"#8c8c8c", "#3b7dd8", "#d8843b", "#3bb273", "#9b59b6"};
   constexpr int subtitle_h = 22;
   int height = 20 + subtitle_h;
   for (const auto& job : lab.jobs) height += title_h + row_h * int(job.models.size()) + 16;

@@ -9,7 +9,7 @@
 
 namespace concur_cli {
 
-enum class model_kind { sequential, threads, processes, coroutines };
+enum class model_kind { sequential, threads, processes, coroutines, cluster };
 std::string_view to_string(model_kind kind);
 
 struct model_result {
