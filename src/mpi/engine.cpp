@@ -59,12 +59,12 @@ rank_pool::~rank_pool() = default;
 mpi_engine::mpi_engine() : thread_([this] { run(); }) {}
 
 mpi_engine::~mpi_engine() {
-  while (!pools_.empty()) {
-    try {
-      release(pools_.back());
-    } catch (...) {
-      break;  // an MPI error while releasing: finalize will report what is left
-    }
+  try {
+    call([this] {
+      while (!pools_.empty()) release_now(pools_.back());
+    });
+  } catch (...) {
+    // an MPI error while releasing: MPI_Finalize reports what is left
   }
   {
     const checked_lock lock(m_);
@@ -90,23 +90,24 @@ void mpi_engine::attach(const std::shared_ptr<rank_pool>& pool) {
 }
 
 void mpi_engine::release(const std::shared_ptr<rank_pool>& pool) {
-  call([this, pool] {
-    const auto it = std::find(pools_.begin(), pools_.end(), pool);
-    if (it == pools_.end()) return;
-    pools_.erase(it);
-    {
-      const checked_lock lock(m_);
-      if (pool->timed_out) return;
-    }
-    for (const worker_rank& w : pool->workers)
-      check_mpi(MPI_Send(nullptr, 0, MPI_BYTE, w.rank, exit_tag, pool->comm), "MPI_Send");
-    if (pool->mode == launch_mode::dynamic) {
-      check_mpi(MPI_Comm_free(&pool->comm), "MPI_Comm_free");
-      check_mpi(MPI_Comm_disconnect(&pool->inter), "MPI_Comm_disconnect");
-    } else {
-      check_mpi(MPI_Comm_free(&pool->comm), "MPI_Comm_free");
-    }
-  });
+  call([this, pool] { release_now(pool); });
+}
+
+void mpi_engine::release_now(std::shared_ptr<rank_pool> pool) {
+  const auto it = std::find(pools_.begin(), pools_.end(), pool);
+  if (it == pools_.end()) return;
+  pools_.erase(it);
+  if (pool->dead) return;  // broken: a stuck rank would never answer
+  for (const worker_rank& w : pool->workers)
+    check_mpi(MPI_Send(nullptr, 0, MPI_BYTE, w.rank, exit_tag, pool->comm), "MPI_Send");
+  if (pool->mode == launch_mode::dynamic) {
+    // Disconnecting the merged communicator hangs in OpenMPI 4.1 (both sides wait in a PMIx
+    // fence); freeing it and disconnecting the spawn's intercommunicator does not.
+    check_mpi(MPI_Comm_free(&pool->comm), "MPI_Comm_free");
+    check_mpi(MPI_Comm_disconnect(&pool->inter), "MPI_Comm_disconnect");
+  } else {
+    check_mpi(MPI_Comm_free(&pool->comm), "MPI_Comm_free");
+  }
 }
 
 std::shared_ptr<rank_pool> mpi_engine::spawn(std::size_t workers) {
@@ -215,6 +216,7 @@ void mpi_engine::run() noexcept {
     assigned.clear();
     for (std::size_t i = 0; i < pools_.size(); ++i) {
       rank_pool& pool = *pools_[i];
+      if (pool.dead) continue;
       try {
         worked = progress(pool) || worked;
       } catch (...) {
@@ -370,13 +372,13 @@ void mpi_engine::check_timeouts(rank_pool& pool) {
 }
 
 void mpi_engine::break_pool(rank_pool& pool, const std::exception_ptr& why, bool timed_out) {
+  pool.dead = true;
   std::deque<queued_mpi_task> pending;
   std::exception_ptr err;
   {
     const checked_lock lock(m_);
     if (!pool.broken) pool.broken = why;
     err = pool.broken;
-    pool.timed_out = pool.timed_out || timed_out;
     must_abort_ = must_abort_ || timed_out;
     pending.swap(pool.pending);
   }

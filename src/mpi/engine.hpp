@@ -62,10 +62,10 @@ class rank_pool {
   // Guarded by the engine's mutex.
   std::deque<queued_mpi_task> pending;
   std::exception_ptr broken;
-  bool timed_out = false;
 
   // The progress thread's alone.
   std::vector<worker_rank> workers;
+  bool dead = false;  // broken: no more sends, receives or timeouts
   std::vector<inflight_mpi_task> abandoned;  // sends of a broken pool, kept until it goes
   std::string inbox;
 };
@@ -98,6 +98,7 @@ class mpi_engine {
     std::exception_ptr error;
     bool done = false;
   };
+  void release_now(std::shared_ptr<rank_pool> pool);
   void run() noexcept;
   bool wait_for_work(idle_backoff& idle);
   void take_work(std::vector<std::pair<rank_pool*, queued_mpi_task>>& assigned,
@@ -147,6 +148,8 @@ class mpi_runtime {
   launch_mode mode();
   int world_size();
   mpi_engine& engine();
+  // The engine while MPI runs, else null (after finish(): nothing is left to wait for).
+  mpi_engine* engine_if_running();
   std::shared_ptr<rank_pool> world_pool();
   std::size_t default_spawn_count();
 

@@ -172,6 +172,11 @@ mpi_engine& mpi_runtime::engine() {
   return *engine_;
 }
 
+mpi_engine* mpi_runtime::engine_if_running() {
+  const checked_lock lock(m_);
+  return finished_ ? nullptr : engine_.get();
+}
+
 std::shared_ptr<rank_pool> mpi_runtime::world_pool() {
   const checked_lock lock(m_);
   return world_;
@@ -224,16 +229,16 @@ void rank_backend::submit_tasks(std::vector<mp::detail::pool_task> tasks) {
 void rank_backend::close() {}
 
 void rank_backend::cancel_pending() {
-  if (!pool_) return;
-  mpi_runtime::instance().engine().cancel_pending(*pool_, *client_);
+  mpi_engine* engine = mpi_runtime::instance().engine_if_running();
+  if (pool_ && engine != nullptr) engine->cancel_pending(*pool_, *client_);
 }
 
 void rank_backend::join() {
-  if (!pool_) return;
-  mpi_engine& engine = mpi_runtime::instance().engine();
-  engine.wait_done(*client_);
+  mpi_engine* engine = mpi_runtime::instance().engine_if_running();
+  if (!pool_ || engine == nullptr) return;  // the session's end already released the ranks
+  engine->wait_done(*client_);
   if (mode_ == launch_mode::dynamic) {
-    engine.release(pool_);
+    engine->release(pool_);
     pool_.reset();
   }
 }
