@@ -61,7 +61,10 @@ mpi_engine::mpi_engine() : thread_([this] { run(); }) {}
 mpi_engine::~mpi_engine() {
   try {
     call([this] {
-      while (!pools_.empty()) release_now(pools_.back());
+      while (!pools_.empty()) {
+        const std::shared_ptr<rank_pool> last = pools_.back();  // release_now erases it
+        release_now(last);
+      }
     });
   } catch (...) {
     // an MPI error while releasing: MPI_Finalize reports what is left
@@ -93,7 +96,7 @@ void mpi_engine::release(const std::shared_ptr<rank_pool>& pool) {
   call([this, pool] { release_now(pool); });
 }
 
-void mpi_engine::release_now(std::shared_ptr<rank_pool> pool) {
+void mpi_engine::release_now(const std::shared_ptr<rank_pool>& pool) {
   const auto it = std::find(pools_.begin(), pools_.end(), pool);
   if (it == pools_.end()) return;
   pools_.erase(it);

@@ -65,7 +65,7 @@ class rank_pool {
 
   // The progress thread's alone.
   std::vector<worker_rank> workers;
-  bool dead = false;  // broken: no more sends, receives or timeouts
+  bool dead = false;                         // broken: no more sends, receives or timeouts
   std::vector<inflight_mpi_task> abandoned;  // sends of a broken pool, kept until it goes
   std::string inbox;
 };
@@ -98,7 +98,7 @@ class mpi_engine {
     std::exception_ptr error;
     bool done = false;
   };
-  void release_now(std::shared_ptr<rank_pool> pool);
+  void release_now(const std::shared_ptr<rank_pool>& pool);
   void run() noexcept;
   bool wait_for_work(idle_backoff& idle);
   void take_work(std::vector<std::pair<rank_pool*, queued_mpi_task>>& assigned,
