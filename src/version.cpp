@@ -5,6 +5,10 @@
 #include <concur/config.hpp>
 #include <concur/version.hpp>
 
+#if CONCUR_HAS_MPI
+#include <mpi.h>
+#endif
+
 namespace concur {
 
 std::string_view version() noexcept { return CONCUR_VERSION; }
@@ -17,8 +21,19 @@ std::string dependency_versions() {
 #else
   const std::string compiler = "an unknown compiler";
 #endif
-  return "built with " + compiler + "; OpenSSL " + OpenSSL_version(OPENSSL_VERSION_STRING) +
-         ", zlib " + zlibVersion() + ", c-ares " + ares_version(nullptr);
+  std::string text = "built with " + compiler + "; OpenSSL " +
+                     OpenSSL_version(OPENSSL_VERSION_STRING) + ", zlib " + zlibVersion() +
+                     ", c-ares " + ares_version(nullptr);
+#if CONCUR_HAS_MPI
+  // Callable before MPI_Init; the first line is the library and its version ("Open MPI v4.1.4").
+  char mpi[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  if (MPI_Get_library_version(mpi, &length) == MPI_SUCCESS) {
+    const std::string first(mpi, static_cast<std::size_t>(length));
+    text += ", " + first.substr(0, first.find_first_of(",\n"));
+  }
+#endif
+  return text;
 }
 
 }  // namespace concur
