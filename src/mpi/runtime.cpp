@@ -2,6 +2,7 @@
 // backend over the engine.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -48,8 +49,12 @@ launch_mode mpi_runtime::start(int* argc, char*** argv) {
     if (!other.empty()) {
       finished_ = true;
       MPI_Finalize();
-      if (rank != 0) leave_process(1);
-      throw error(other_executable_message(other));
+      if (rank == 0) throw error(other_executable_message(other));
+      // mpiexec may end rank 0 as soon as a rank fails, before it can say why: the odd ranks
+      // say it too.
+      if (std::find(other.begin(), other.end(), rank) != other.end())
+        std::fprintf(stderr, "%s\n", other_executable_message(other).c_str());
+      leave_process(1);
     }
   }
   if (rank != 0) {
