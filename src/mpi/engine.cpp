@@ -127,6 +127,7 @@ std::shared_ptr<rank_pool> mpi_engine::spawn(std::size_t workers) {
     check_mpi(MPI_Comm_spawn(exe.c_str(), argv.data(), static_cast<int>(workers), MPI_INFO_NULL, 0,
                              MPI_COMM_SELF, &inter, codes.data()),
               "MPI_Comm_spawn");
+    for (const int code : codes) check_mpi(code, "MPI_Comm_spawn (starting a worker rank)");
     check_mpi(MPI_Comm_set_errhandler(inter, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     MPI_Comm comm = MPI_COMM_NULL;
     check_mpi(MPI_Intercomm_merge(inter, 0, &comm), "MPI_Intercomm_merge");

@@ -84,7 +84,9 @@ void mpi_runtime::initialize_mpi(int* argc, char*** argv) {
           "concur::mpi: this MPI library does not offer MPI_THREAD_SERIALIZED, which the "
           "progress thread needs");
   }
-  check_mpi(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  // MPI_Comm_spawn is called on MPI_COMM_SELF: its failures must come back too.
+  for (MPI_Comm c : {MPI_COMM_WORLD, MPI_COMM_SELF})
+    check_mpi(MPI_Comm_set_errhandler(c, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
 }
 
 void mpi_runtime::serve_world_and_exit() {

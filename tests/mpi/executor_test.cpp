@@ -254,6 +254,18 @@ TEST(MpiDynamic, EachExecutorSpawnsAndReleasesItsOwn) {
   }
 }
 
+// ---------------------------------------------------------------- spawning refused (own CTest)
+
+// Run without oversubscription: MPI has no slots for that many ranks and says so.
+TEST(MpiSpawnRefused, TooManyRanksIsAnMpiError) {
+  try {
+    mpi::mpi_pool_executor ex(10'000);
+    FAIL() << "expected mpi::error";
+  } catch (const mpi::error& e) {
+    EXPECT_NE(std::string(e.what()).find("MPI_Comm_spawn"), std::string::npos) << e.what();
+  }
+}
+
 // ---------------------------------------------------------------- ends the job (own CTest)
 
 TEST(MpiAbortJob, TaskTimeoutBreaksTheExecutor) {
