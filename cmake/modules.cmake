@@ -37,12 +37,18 @@ function(concur_target_warnings target)
 endfunction()
 
 # Tests and examples: line tables are enough for their stack traces (full debug info is a third
-# of their compile time), and under a sanitizer -O1 (half the time again, and clearer traces).
-# The library keeps the build type's flags; the plain build keeps -O2 for the tests, because
-# the templates they instantiate from our headers are what users compile at -O2.
+# of their compile time). The plain build keeps -O2 for them, because the templates they
+# instantiate from our headers are what users compile at -O2.
 function(concur_test_target_options target)
   target_compile_options(${target} PRIVATE -g1)
-  if(CONCUR_SANITIZE)
-    target_compile_options(${target} PRIVATE -O1)
+endfunction()
+
+# A test binary's headers parsed once: GoogleTest and the module's umbrella header are 2.4 s of
+# each test source's compile time; loading them precompiled takes about 0.5 s.
+function(concur_test_precompiled_headers target module)
+  set(_headers <gtest/gtest.h> <gmock/gmock.h>)
+  if(EXISTS ${PROJECT_SOURCE_DIR}/include/concur/${module}.hpp)
+    list(APPEND _headers <concur/${module}.hpp>)
   endif()
+  target_precompile_headers(${target} PRIVATE ${_headers})
 endfunction()

@@ -1,0 +1,1 @@
+// The translation unit that builds the examples' shared precompiled header (sanitizer builds).
