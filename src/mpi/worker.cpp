@@ -1,4 +1,5 @@
 // A worker rank: receive a task from rank 0, run it, send the reply; until rank 0 says exit.
+#include <climits>
 #include <cstring>
 #include <string>
 
@@ -9,6 +10,14 @@
 namespace concur::mpi::detail {
 
 namespace {
+
+// A reply that says the task failed with a concur::mpi::error: rank 0 raises it as the task's
+// mp::remote_error.
+void encode_error(std::string& out, const std::string& message) {
+  out.assign(1, static_cast<char>(mp::detail::reply_status::raised));
+  mp::detail::fd_table none;
+  mp::detail::encode_into(out, none, std::string("concur::mpi::error"), message);
+}
 
 // Runs one task message; `out` receives run_call's reply and then the task's id.
 void run_task(code_table& codes, std::string_view message, std::string& out) {
@@ -23,10 +32,15 @@ void run_task(code_table& codes, std::string_view message, std::string& out) {
     mp::detail::fd_table none;
     mp::detail::run_call(inv, fn, message.substr(task_header::size), out, none);
   } catch (const error& e) {
-    // The task could not be found here: rank 0 gets it as the task's exception.
-    out.assign(1, static_cast<char>(mp::detail::reply_status::raised));
-    mp::detail::fd_table none;
-    mp::detail::encode_into(out, none, std::string("concur::mpi::error"), std::string(e.what()));
+    encode_error(out, e.what());  // the task could not be found here
+  }
+  if (out.size() + sizeof id > static_cast<std::size_t>(INT_MAX)) {
+    // One MPI message carries at most INT_MAX bytes: the task fails, the rank goes on serving.
+    const std::size_t bytes = out.size();
+    std::string().swap(out);
+    encode_error(out, "concur::mpi: the task's result is " + std::to_string(bytes) +
+                          " bytes encoded, over MPI's 2 GiB message limit; return less at "
+                          "once (a smaller chunksize)");
   }
   out.append(reinterpret_cast<const char*>(&id), sizeof id);
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <numeric>
 #include <set>
@@ -44,6 +45,9 @@ std::vector<char> grow(std::vector<char> v) {
   v.push_back('!');
   return v;
 }
+
+// Encoded, one byte more than one MPI message can carry.
+std::string over_two_gib(int) { return std::string(static_cast<std::size_t>(INT_MAX) + 1, 'x'); }
 
 template <class Range>
 std::vector<int> collect(Range&& results) {
@@ -156,6 +160,20 @@ TEST(MpiStatic, ValuesOfManyTypesTravel) {
     EXPECT_EQ(v.front(), static_cast<char>('a' + i));
     EXPECT_EQ(v.back(), '!');
   }
+}
+
+// Its own CTest test, in the plain build only: the worker touches 4 GiB (20 s here).
+TEST(MpiOversized, AResultOverTwoGibFailsItsTaskAndTheRankGoesOn) {
+  mpi::mpi_pool_executor ex(1);
+  try {
+    (void)ex.submit(over_two_gib, 0).result();
+    FAIL() << "a result over 2 GiB came back";
+  } catch (const mp::remote_error& e) {
+    EXPECT_EQ(e.type_name(), "concur::mpi::error");
+    EXPECT_NE(std::string(e.what()).find("over MPI's 2 GiB message limit"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(ex.submit(square, 9).result(), 81);
 }
 
 TEST(MpiStatic, WaitAndAsCompletedWorkOnItsFutures) {
