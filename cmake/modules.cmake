@@ -43,8 +43,8 @@ function(concur_test_target_options target)
   target_compile_options(${target} PRIVATE -g1)
 endfunction()
 
-# A test binary's headers parsed once: GoogleTest and the module's umbrella header are 2.4 s of
-# each test source's compile time; loading them precompiled takes about 0.5 s.
+# A test binary's headers parsed once: with GoogleTest and the module's umbrella header
+# precompiled, a test source compiles 1.4-1.9 s faster (g++ and clang, measured file by file).
 function(concur_test_precompiled_headers target module)
   set(_headers <gtest/gtest.h> <gmock/gmock.h>)
   if(EXISTS ${PROJECT_SOURCE_DIR}/include/concur/${module}.hpp)
