@@ -261,6 +261,10 @@ TEST(MpiDynamic, SpawnsItsWorkers) {
   EXPECT_EQ(pids.count(static_cast<int>(::getpid())), 0U);
   EXPECT_EQ(collect(ex.map({.chunksize = 10}, square, iota(100))).back(), 99 * 99);
   EXPECT_THROW((void)ex.submit(fail_with, 1).result(), mp::remote_error);
+  // Started alone or by the test's mpiexec: either way PMIx's hash store (the spawn-hang guard).
+  const char* store = std::getenv("PMIX_MCA_gds");
+  ASSERT_NE(store, nullptr);
+  EXPECT_STREQ(store, "hash");
 }
 
 TEST(MpiDynamic, EachExecutorSpawnsAndReleasesItsOwn) {
